@@ -1,0 +1,14 @@
+//! Image references (`docker.io/library/busybox:latest`, `localhost:5000/x@sha256:…`) and content
+//! digests, with the grammar and normalization of Docker's `distribution/reference` package.
+//!
+//! Everything here is pure: no I/O, no store access. Other crates resolve a parsed reference
+//! against the image store or a registry.
+
+mod digest;
+mod grammar;
+mod reference;
+
+pub use digest::{Algorithm, Digest, DigestError, Digester};
+pub use reference::{
+    DEFAULT_DOMAIN, DEFAULT_TAG, ImageRef, Reference, ReferenceError, is_short_id_prefix,
+};
