@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::image::{self, ImageCommand};
+use crate::commands::system;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "strata",
@@ -29,7 +32,7 @@ pub struct GlobalOpts {
     )]
     pub root: PathBuf,
     /// Log level: error, warn, info, debug, trace
-    #[arg(long = "log-level", short = 'l', global = true, default_value = "warn")]
+    #[arg(long = "log-level", global = true, default_value = "warn")]
     pub log_level: String,
     /// Debug logging
     #[arg(long, short = 'D', global = true)]
@@ -38,6 +41,42 @@ pub struct GlobalOpts {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// List images
+    Images(image::ListArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(image::TagArgs),
+    /// Remove one or more images
+    Rmi(image::RemoveArgs),
+    /// Show the history of an image
+    History(image::HistoryArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(image::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(image::LoadArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(image::ImportArgs),
+    /// Return low-level information on strata objects
+    Inspect(InspectArgs),
+    /// Display system-wide information
+    Info(system::InfoArgs),
+    /// Manage strata
+    #[command(subcommand)]
+    System(system::SystemCommand),
     /// Show the strata version information
     Version,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Only inspect objects of the given type (image, container)
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    #[arg(required = true)]
+    pub names: Vec<String>,
 }

@@ -4,6 +4,7 @@
 //! docs/ARCHITECTURE.md for where the work happens.
 
 mod cli;
+mod output;
 mod commands;
 
 use std::process::ExitCode;

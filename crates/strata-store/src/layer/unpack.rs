@@ -114,7 +114,7 @@ impl Unpacker<'_> {
 
         let target = self.dest.join(&rel);
         let header = entry.header().clone();
-        let mode = header.mode().map_err(UnpackError::Tar)? & 0o7777;
+        let mode = numeric_field(header.mode().map(u64::from), &header.as_old().mode)? as u32 & 0o7777;
         let is_dir = kind == tar::EntryType::Directory;
         self.remove_existing(&target, is_dir)?;
         match kind {
@@ -186,8 +186,8 @@ impl Unpacker<'_> {
         mode: u32,
         kind: tar::EntryType,
     ) -> Result<(), UnpackError> {
-        let uid = header.uid().map_err(UnpackError::Tar)? as u32;
-        let gid = header.gid().map_err(UnpackError::Tar)? as u32;
+        let uid = numeric_field(header.uid(), &header.as_old().uid)? as u32;
+        let gid = numeric_field(header.gid(), &header.as_old().gid)? as u32;
         // SAFETY of ids: any numeric id is valid on Linux; -1 is not representable from tar.
         rustix::fs::chownat(
             CWD,
@@ -283,6 +283,15 @@ impl Unpacker<'_> {
             Ok(_) => fs::remove_file(target).map_err(|e| io_err(target, e)),
             Err(_) => Ok(()),
         }
+    }
+}
+
+/// Go's archive/tar reads a blank (all NUL or space) numeric field as zero; so do we.
+fn numeric_field(parsed: io::Result<u64>, raw: &[u8]) -> Result<u64, UnpackError> {
+    match parsed {
+        Ok(v) => Ok(v),
+        Err(_) if raw.iter().all(|b| *b == 0 || *b == b' ') => Ok(0),
+        Err(e) => Err(UnpackError::Tar(e)),
     }
 }
 
