@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs strata's whole test suite: unit tests, property tests, and CLI integration tests that
+# run the real binary as root (containers included), comparing with the Docker engine when
+# one can be started. Must run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then echo "scripts/test.sh must run as root (containers, mounts)" >&2; exit 1; fi
+./scripts/install-deps.sh
+./scripts/ensure-docker.sh || echo "warning: no Docker engine; differential tests will skip" >&2
+# A target dir outside the checkout keeps rebuilds incremental across fresh clones.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/strata-target}
+cargo build --workspace --all-targets --quiet
+cargo test --workspace --no-fail-fast
