@@ -46,13 +46,6 @@ impl ImageConfig {
             .map(|t| t.with_timezone(&Utc))
     }
 
-    /// Docker's `img.Comment`: the config's own comment, else the last history entry's.
-    pub fn effective_comment(&self) -> &str {
-        if !self.comment.is_empty() {
-            return &self.comment;
-        }
-        self.history.last().map(|h| h.comment.as_str()).unwrap_or("")
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -29,7 +29,7 @@ pub fn image_json(store: &Store, image: &Image) -> Result<Json, CliError> {
         "RepoTags": tags,
         "RepoDigests": digests,
         "Parent": image.record.parent.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-        "Comment": cfg.effective_comment(),
+        "Comment": cfg.comment,
         "Created": cfg.created.clone().unwrap_or_default(),
         "Container": cfg.container,
         "ContainerConfig": cfg.container_config.as_ref().unwrap_or(&empty_config),
