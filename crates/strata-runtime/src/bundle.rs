@@ -1,0 +1,114 @@
+//! Preparing a container to start: its root filesystem mounted, the /etc files it gets bound,
+//! volumes populated, and `bundle/config.json` written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result};
+use crate::record::ContainerRecord;
+use crate::spec::{self, BundleInputs, process, user};
+use crate::storage::{self, RootfsDirs};
+
+/// `/etc/hosts`: the host's for host networking (as Docker does), else loopback entries and
+/// the container's own hostname.
+fn hosts_file(record: &ContainerRecord) -> String {
+    if record.host_config.network_mode == "host" {
+        if let Ok(text) = fs::read_to_string("/etc/hosts") {
+            return text;
+        }
+    }
+    format!(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.0.1\t{}\n",
+        record.config.hostname
+    )
+}
+
+fn write_etc_files(dir: &Path, record: &ContainerRecord) -> Result<()> {
+    let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    for (name, content) in [
+        ("hostname", format!("{}\n", record.config.hostname)),
+        ("hosts", hosts_file(record)),
+        ("resolv.conf", resolv),
+    ] {
+        let path = dir.join(name);
+        fs::write(&path, content).at(&path)?;
+    }
+    Ok(())
+}
+
+/// A fresh volume mounted over image content gets a copy of it, as Docker does.
+fn copy_up_volumes(rootfs: &Path, record: &ContainerRecord) -> Result<()> {
+    for m in record.mounts.iter().filter(|m| m.kind == "volume") {
+        let data = Path::new(&m.source);
+        let empty = fs::read_dir(data)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        let image_dir = rootfs.join(m.destination.trim_start_matches('/'));
+        if empty && image_dir.is_dir() {
+            storage::apply_layer(&image_dir, data)?;
+        }
+    }
+    Ok(())
+}
+
+/// Mounts the rootfs and writes the bundle; returns the bundle directory. Updates the record's
+/// storage bookkeeping (the caller saves it).
+pub fn prepare(container_dir: &Path, record: &mut ContainerRecord) -> Result<PathBuf> {
+    let dirs = RootfsDirs::new(container_dir);
+    let driver = storage::prepare(&record.strata.layers, &dirs, &record.strata.storage)?;
+    record.strata.storage = driver.to_string();
+    record.strata.mounted = true;
+    record.driver = if driver == storage::OVERLAY {
+        "overlay2".into()
+    } else {
+        "vfs".into()
+    };
+    let result = write_bundle(container_dir, &dirs.merged, record);
+    if result.is_err() {
+        let _ = storage::release(&dirs, driver);
+        record.strata.mounted = false;
+    }
+    result
+}
+
+fn write_bundle(container_dir: &Path, rootfs: &Path, record: &ContainerRecord) -> Result<PathBuf> {
+    write_etc_files(container_dir, record)?;
+    copy_up_volumes(rootfs, record)?;
+    let exec_user = user::resolve_user_in(rootfs, &record.config.user)?;
+    let workdir = record.config.working_dir.trim_start_matches('/');
+    if !workdir.is_empty() {
+        let path = rootfs.join(workdir);
+        if !path.exists() {
+            fs::create_dir_all(&path).at(&path)?;
+        }
+    }
+    let mut argv = vec![record.path.clone()];
+    argv.extend(record.args.iter().cloned());
+    let env = process::process_env(
+        &record.config.env,
+        &record.config.hostname,
+        record.config.tty,
+        &exec_user.home,
+    );
+    let binds: Vec<(String, String, bool)> = record
+        .mounts
+        .iter()
+        .map(|m| (m.source.clone(), m.destination.clone(), !m.rw))
+        .collect();
+    let inputs = BundleInputs {
+        rootfs,
+        container_dir,
+        user: &exec_user,
+        argv: &argv,
+        env: &env,
+        binds: &binds,
+    };
+    let config = spec::build_spec(record, &inputs)?;
+    let bundle = container_dir.join("bundle");
+    fs::create_dir_all(&bundle).at(&bundle)?;
+    let path = bundle.join("config.json");
+    let bytes = serde_json::to_vec_pretty(&config)
+        .map_err(|e| crate::error::RuntimeError::Other(format!("encode config.json: {e}")))?;
+    fs::write(&path, bytes).at(&path)?;
+    Ok(bundle)
+}
