@@ -128,3 +128,21 @@ fn images_filters_quiet_and_formats() {
     let no_trunc = s.ok(&["images", "--no-trunc", "--format", "{{.ID}}", "busybox"]);
     assert_eq!(no_trunc.trim(), id);
 }
+
+#[test]
+fn images_filter_by_label_before_and_since() {
+    let s = Strata::new();
+    let tar = busybox_tar();
+    let path = tar.to_str().expect("path");
+    s.ok(&["import", "-c", "LABEL tier=base", path, "first:1"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.ok(&["import", "-c", "LABEL tier=app", "-c", "LABEL extra=1", path, "second:1"]);
+    let fmt = ["--format", "{{.Repository}}"];
+    let run = |f: &str| s.ok(&[&["images", "--filter", f][..], &fmt[..]].concat()).trim().to_owned();
+    assert_eq!(run("label=tier=base"), "first");
+    assert_eq!(run("label=extra"), "second");
+    assert_eq!(run("before=second:1"), "first");
+    assert_eq!(run("since=first:1"), "second");
+    let both = s.ok(&["images", "--format", "{{.Repository}}"]);
+    assert_eq!(both, "second\nfirst\n", "newest first, as the daemon sorts");
+}

@@ -126,3 +126,57 @@ fn clean_matches_go_filepath_clean_rules() {
     assert_eq!(clean_entry_path(Path::new("a/../..")), None);
     assert_eq!(clean_entry_path(Path::new("./")), Some(PathBuf::new()));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn component() -> impl Strategy<Value = String> {
+        prop_oneof![Just("a".to_owned()), Just("b".to_owned()), Just("..".to_owned()), Just(".".to_owned()), Just("".to_owned()), Just(".wh.a".to_owned())]
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        (any::<bool>(), prop::collection::vec(component(), 1..5)).prop_map(|(abs, parts)| format!("{}{}", if abs { "/" } else { "" }, parts.join("/")))
+    }
+
+    fn kind() -> impl Strategy<Value = tar::EntryType> {
+        prop_oneof![Just(F), Just(D), Just(S), Just(H)]
+    }
+
+    fn sandbox_entries(root: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                    stack.push(p.clone());
+                }
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Whatever the names, link targets and order, nothing lands outside the layer root.
+        #[test]
+        fn nothing_escapes_the_layer_root(entries in prop::collection::vec((path(), kind(), path()), 1..8)) {
+            let sandbox = tempfile::tempdir().expect("tempdir");
+            let dest = sandbox.path().join("deep/layer");
+            fs::create_dir_all(&dest).expect("mkdir");
+            let owned: Vec<(String, tar::EntryType, String)> = entries;
+            let refs: Vec<(&str, tar::EntryType, &str, &[u8])> = owned
+                .iter()
+                .filter(|(n, _, l)| n.len() < 100 && l.len() < 100)
+                .map(|(n, k, l)| (n.as_str(), *k, l.as_str(), &b"data"[..]))
+                .collect();
+            let tar = tar_of(&refs);
+            let _ = unpack_layer(&tar[..], &dest);
+            for p in sandbox_entries(sandbox.path()) {
+                prop_assert!(p.starts_with(&dest) || dest.starts_with(&p), "{} was created outside the layer", p.display());
+            }
+        }
+    }
+}
