@@ -1,0 +1,289 @@
+//! The YAML configuration file. Every field has a default, so an empty file is a valid config;
+//! command-line flags override what the file says.
+//!
+//! ```yaml
+//! listen: 127.0.0.1:5000
+//! log_level: info
+//! read_only: false
+//! delete_enabled: true
+//! storage:                 # or just `storage: filesystem`
+//!   driver: filesystem     # `s3` is not implemented yet and is refused
+//!   root: /var/lib/strata/registry
+//! limits:
+//!   max_manifest_bytes: 4194304
+//! tls:
+//!   cert: /etc/strata/registry.crt
+//!   key: /etc/strata/registry.key
+//! auth:
+//!   htpasswd: { path: /etc/strata/htpasswd, realm: strata-registry }
+//!   token: { realm: https://registry.example/token, service: strata-registry, secret: "…" }
+//!   access:
+//!     - { repository: "library/*", users: ["*", "anonymous"], actions: [pull] }
+//!     - { repository: "*", users: [alice], actions: [pull, push, delete] }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading registry config {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("parsing registry config {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("storage driver \"s3\" is not implemented yet; use \"filesystem\"")]
+    S3NotImplemented,
+    #[error("unknown storage driver {0:?}; use \"filesystem\"")]
+    UnknownDriver(String),
+    #[error("invalid registry config: {0}")]
+    Invalid(String),
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:5000";
+pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub log_level: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub delete_enabled: bool,
+    #[serde(default)]
+    pub storage: Option<StorageField>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StorageField {
+    Driver(String),
+    Detailed(StorageConfig),
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    #[serde(default = "default_driver")]
+    pub driver: String,
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+}
+
+fn default_driver() -> String {
+    "filesystem".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default = "default_max_manifest")]
+    pub max_manifest_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_manifest_bytes: DEFAULT_MAX_MANIFEST_BYTES,
+        }
+    }
+}
+
+fn default_max_manifest() -> u64 {
+    DEFAULT_MAX_MANIFEST_BYTES
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub htpasswd: Option<HtpasswdConfig>,
+    #[serde(default)]
+    pub token: Option<TokenConfig>,
+    /// Who may do what; with no rules every authenticated user may do everything.
+    #[serde(default)]
+    pub access: Vec<AccessRule>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HtpasswdConfig {
+    pub path: PathBuf,
+    #[serde(default = "default_realm")]
+    pub realm: String,
+}
+
+fn default_realm() -> String {
+    "strata-registry".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The token endpoint URL sent in challenges; default: this server's `/token`.
+    #[serde(default)]
+    pub realm: Option<String>,
+    #[serde(default = "default_realm")]
+    pub service: String,
+    /// HMAC key for tokens; replicas behind one load balancer must share it. Random if unset.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default = "default_expiration")]
+    pub expiration_seconds: u64,
+}
+
+fn default_expiration() -> u64 {
+    300
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRule {
+    /// A repository name, or a pattern where `*` matches any run of characters.
+    pub repository: String,
+    /// User names; `*` is any authenticated user, `anonymous` is a client without credentials.
+    pub users: Vec<String>,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Pull => "pull",
+            Action::Push => "push",
+            Action::Delete => "delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "pull" => Some(Action::Pull),
+            "push" => Some(Action::Push),
+            "delete" => Some(Action::Delete),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let cfg: Config = serde_yaml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: "<text>".to_owned(),
+            message: e.to_string(),
+        })?;
+        cfg.storage_config()?;
+        Ok(cfg)
+    }
+
+    /// The storage section, normalised; refuses drivers that do not exist.
+    pub fn storage_config(&self) -> Result<StorageConfig, ConfigError> {
+        let sc = match &self.storage {
+            None => StorageConfig {
+                driver: default_driver(),
+                root: None,
+            },
+            Some(StorageField::Driver(d)) => StorageConfig {
+                driver: d.clone(),
+                root: None,
+            },
+            Some(StorageField::Detailed(sc)) => sc.clone(),
+        };
+        match sc.driver.as_str() {
+            "filesystem" => Ok(sc),
+            "s3" => Err(ConfigError::S3NotImplemented),
+            other => Err(ConfigError::UnknownDriver(other.to_owned())),
+        }
+    }
+
+    pub fn listen_addr(&self) -> &str {
+        self.listen.as_deref().unwrap_or(DEFAULT_LISTEN)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_config_is_default() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.listen_addr(), DEFAULT_LISTEN);
+        assert_eq!(c.limits.max_manifest_bytes, 4 * 1024 * 1024);
+        assert!(!c.delete_enabled);
+    }
+
+    #[test]
+    fn full_config_parses() {
+        let c = Config::parse(
+            "listen: 0.0.0.0:5001\nread_only: true\ndelete_enabled: true\nstorage:\n  driver: filesystem\n  root: /srv/reg\nauth:\n  htpasswd: {path: /etc/h}\n  access:\n    - {repository: 'lib/*', users: ['*'], actions: [pull, push]}\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen_addr(), "0.0.0.0:5001");
+        assert!(c.read_only);
+        assert_eq!(
+            c.storage_config().unwrap().root,
+            Some(PathBuf::from("/srv/reg"))
+        );
+        let auth = c.auth.unwrap();
+        assert_eq!(auth.access[0].actions, vec![Action::Pull, Action::Push]);
+    }
+
+    #[test]
+    fn s3_is_refused_clearly() {
+        let e = Config::parse("storage: s3\n").unwrap_err();
+        assert!(e.to_string().contains("not implemented yet"), "{e}");
+        let e = Config::parse("storage: {driver: s3}\n").unwrap_err();
+        assert!(matches!(e, ConfigError::S3NotImplemented));
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(Config::parse("listn: x\n").is_err());
+    }
+}
