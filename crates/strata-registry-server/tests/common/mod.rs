@@ -1,0 +1,136 @@
+//! An in-process registry on an ephemeral 127.0.0.1 port, and small request helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use strata_reference::Digest;
+use strata_registry_server::{App, Config};
+
+pub struct TestServer {
+    pub base: String,
+    pub root: PathBuf,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(root: &Path, yaml: &str) -> TestServer {
+        let config = Config::parse(yaml).expect("config");
+        let app = Arc::new(App::from_config(&config, root.to_path_buf()).expect("app"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let tls = config.tls.clone();
+        let task = tokio::spawn(async move {
+            strata_registry_server::serve(listener, app, tls.as_ref(), async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        TestServer {
+            base: format!("{scheme}://127.0.0.1:{}", addr.port()),
+            root: root.to_path_buf(),
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+
+    /// Monolithic upload; panics unless 201.
+    pub async fn push_blob(&self, repo: &str, data: &[u8]) -> Digest {
+        let d = Digest::sha256_of(data);
+        let r = self
+            .client
+            .post(self.url(&format!("/v2/{repo}/blobs/uploads/?digest={d}")))
+            .body(data.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        d
+    }
+
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &str,
+    ) -> reqwest::Response {
+        self.client
+            .put(self.url(&format!("/v2/{repo}/manifests/{reference}")))
+            .header("content-type", media_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A config blob and one layer, and a Docker schema2 manifest for them.
+    pub async fn push_image(&self, repo: &str, tag: &str, layer: &[u8]) -> (Digest, String) {
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","n":{}}}"#,
+            layer.len()
+        );
+        let cd = self.push_blob(repo, config.as_bytes()).await;
+        let ld = self.push_blob(repo, layer).await;
+        let manifest = docker_manifest(&cd, config.len(), &ld, layer.len());
+        let r = self
+            .put_manifest(repo, tag, DOCKER_MANIFEST, &manifest)
+            .await;
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        (Digest::sha256_of(manifest.as_bytes()), manifest)
+    }
+}
+
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+pub fn docker_manifest(
+    config: &Digest,
+    config_len: usize,
+    layer: &Digest,
+    layer_len: usize,
+) -> String {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST}","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"{config}","size":{config_len}}},"layers":[{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"{layer}","size":{layer_len}}}]}}"#
+    )
+}
+
+pub async fn error_code(r: reqwest::Response) -> String {
+    let v: serde_json::Value = r.json().await.expect("error body is JSON");
+    v["errors"][0]["code"].as_str().unwrap_or("").to_owned()
+}
+
+/// A request sent byte for byte (clients normalise `..` away; attackers do not).
+pub async fn raw_request(base: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
