@@ -11,6 +11,8 @@
 
 mod env;
 mod pattern;
+#[cfg(test)]
+mod tests;
 mod word;
 
 pub use env::{Env, EnvLookup};

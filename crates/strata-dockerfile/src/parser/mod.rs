@@ -7,6 +7,8 @@ mod dump;
 mod heredoc;
 mod json;
 mod line;
+#[cfg(test)]
+mod tests;
 
 pub use directives::Directive;
 pub use heredoc::{Heredoc, chomp_content, parse_heredoc};
