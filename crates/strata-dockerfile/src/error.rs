@@ -1,6 +1,7 @@
 //! The error every parsing layer returns.
 
-/// A Dockerfile that cannot be parsed, with the (1-based) lines it concerns.
+/// A Dockerfile that cannot be parsed, with the (1-based) lines it concerns. BuildKit
+/// locates Dockerfile errors by line range only, so no column is reported.
 ///
 /// Displays as BuildKit words it: `dockerfile parse error on line 3: unknown instruction: FOO`.
 /// `message` alone is the reason without the location, for callers that format it
@@ -12,8 +13,6 @@ pub struct ParseError {
     pub line: usize,
     /// Last line of the offending instruction.
     pub end_line: usize,
-    /// Column (1-based) where the problem was found, when meaningful.
-    pub column: Option<usize>,
     /// The reason, e.g. `unknown instruction: FOO`.
     pub message: String,
 }
@@ -23,7 +22,6 @@ impl ParseError {
         ParseError {
             line,
             end_line: end_line.max(line),
-            column: None,
             message: message.into(),
         }
     }
