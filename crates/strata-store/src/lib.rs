@@ -9,6 +9,7 @@
 pub mod archive;
 mod atomic;
 pub mod changes;
+mod commit;
 pub mod compress;
 pub mod config;
 mod delete;
@@ -21,6 +22,7 @@ mod store;
 mod tags;
 
 pub use archive::{LoadedImage, SaveFormat};
+pub use commit::{CommitOptions, EMPTY_LAYER_DIFF_ID};
 pub use delete::{DeleteEvent, ImageUser, RemoveOptions};
 pub use error::{Result, StoreError};
 pub use images::{Image, ImageRecord};

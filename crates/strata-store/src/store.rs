@@ -157,6 +157,29 @@ impl Store {
                 return Err(StoreError::DiffIdMismatch { index: 0, expected: expected.clone(), actual: diff_id });
             }
         }
+        self.commit_staged_layer(staging, parent, diff_id, tar_size)
+    }
+
+    /// Registers a layer whose uncompressed tar is already a file in this store's `tmp/`
+    /// (commit writes one): the file is unpacked and then moved, not copied.
+    pub fn register_layer_file(&self, parent: Option<&Digest>, tar_file: &Path) -> Result<LayerMeta> {
+        let staging = self.staging()?;
+        let diff = staging.path().join("diff");
+        fs::create_dir(&diff).map_err(StoreError::io("creating layer directory", &diff))?;
+        let file = fs::File::open(tar_file).map_err(StoreError::io("opening layer tar", tar_file))?;
+        let mut reader = HashingTee { inner: io::BufReader::with_capacity(1 << 20, file), digester: Some(Digester::new(Algorithm::Sha256)), copy: io::sink(), bytes: 0 };
+        unpack::unpack_layer(&mut reader, &diff)?;
+        io::copy(&mut reader, &mut io::sink()).map_err(StoreError::io("reading layer", tar_file))?;
+        let tar_size = reader.bytes;
+        let diff_id = reader.digester.take().map(Digester::finish).ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
+        let dest_tar = staging.path().join("layer.tar");
+        fs::rename(tar_file, &dest_tar).map_err(StoreError::io("moving layer tar", tar_file))?;
+        self.commit_staged_layer(staging, parent, diff_id, tar_size)
+    }
+
+    /// Moves a staged layer (`diff/` and `layer.tar` in `staging`) into place under its chain ID.
+    fn commit_staged_layer(&self, staging: tempfile::TempDir, parent: Option<&Digest>, diff_id: Digest, tar_size: u64) -> Result<LayerMeta> {
+        let diff = staging.path().join("diff");
         let chain_id = layer::chain_id(parent, &diff_id);
         if self.layer_exists(&chain_id) {
             return self.layer_meta(&chain_id);

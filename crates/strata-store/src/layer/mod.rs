@@ -5,6 +5,8 @@
 //! format), `layer.tar` (the exact uncompressed tar, so `save` and `push` reproduce the diff ID
 //! byte for byte) and `meta.json`.
 
+pub mod changes;
+pub mod pack;
 mod size;
 pub mod unpack;
 
