@@ -28,6 +28,23 @@ pub struct CommitOptions {
     pub container_config: ContainerConfig,
 }
 
+/// Where a container's changes are read from.
+pub enum ChangeSource<'a> {
+    /// The overlay driver's upper directory.
+    OverlayUpper(&'a Path),
+    /// The vfs driver: the container's full root and its changes against the image.
+    Tree { root: &'a Path, changes: &'a [layer::changes::Change] },
+}
+
+impl ChangeSource<'_> {
+    fn path(&self) -> &Path {
+        match self {
+            ChangeSource::OverlayUpper(p) => p,
+            ChangeSource::Tree { root, .. } => root,
+        }
+    }
+}
+
 /// Hashes and counts what passes through to the inner writer.
 struct HashingWriter<W> {
     inner: W,
@@ -48,26 +65,30 @@ impl<W: Write> Write for HashingWriter<W> {
 }
 
 impl Store {
-    /// Writes the changes in `upper` as a layer tar in staging; returns its path and diff ID.
-    fn stage_layer_tar(&self, upper: &Path, staging: &Path) -> Result<(PathBuf, Digest)> {
+    /// Writes a container's changes as a layer tar in staging; returns its path and diff ID.
+    fn stage_layer_tar(&self, source: &ChangeSource<'_>, staging: &Path) -> Result<(PathBuf, Digest)> {
         let tar_path = staging.join("changes.tar");
         let file = fs::File::create(&tar_path).map_err(StoreError::io("creating layer tar", &tar_path))?;
         let writer = HashingWriter { inner: io::BufWriter::with_capacity(1 << 20, file), digester: Digester::new(Algorithm::Sha256), bytes: 0 };
-        let writer = layer::pack::tar_upper_dir(upper, writer).map_err(StoreError::io("reading the container's changes", upper))?;
+        let writer = match source {
+            ChangeSource::OverlayUpper(upper) => layer::pack::tar_upper_dir(upper, writer),
+            ChangeSource::Tree { root, changes } => layer::pack::tar_changes(root, changes, writer),
+        }
+        .map_err(StoreError::io("reading the container's changes", source.path()))?;
         let HashingWriter { inner, digester, .. } = writer;
         let file = inner.into_inner().map_err(|e| StoreError::Io { context: "writing layer tar", path: tar_path.clone(), source: e.into_error() })?;
         file.sync_all().map_err(StoreError::io("syncing layer tar", &tar_path))?;
         Ok((tar_path, digester.finish()))
     }
 
-    /// Commits `upper` (a container's changes) on top of image `parent`. Returns the new ID.
-    pub fn commit(&self, parent: &Digest, upper: &Path, opts: &CommitOptions) -> Result<Digest> {
+    /// Commits a container's changes on top of image `parent`. Returns the new image ID.
+    pub fn commit(&self, parent: &Digest, source: &ChangeSource<'_>, opts: &CommitOptions) -> Result<Digest> {
         let mut new_config = opts.container_config.clone();
         apply_changes(&mut new_config, &opts.changes)?;
         let base = self.image(parent)?;
         let _lock = self.lock()?;
         let staging = self.staging()?;
-        let (tar_path, diff_id) = self.stage_layer_tar(upper, staging.path())?;
+        let (tar_path, diff_id) = self.stage_layer_tar(source, staging.path())?;
         let empty = diff_id.to_string() == EMPTY_LAYER_DIFF_ID;
         let mut config = base.config.clone();
         if !empty {

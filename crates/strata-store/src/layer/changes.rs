@@ -120,3 +120,67 @@ fn lower_kind(path: &str, meta: &fs::Metadata, lowers: &[PathBuf]) -> io::Result
     }
     Ok(Some(ChangeKind::Added))
 }
+
+/// For the vfs driver: Docker's `ChangesDirs`, comparing a container's full root with the
+/// image's. A path is changed when its type, mode, owner, size (files), device, link target or
+/// mtime differ; a directory with changes inside is listed as changed before them.
+pub fn tree_changes(new_root: &Path, old_root: &Path) -> io::Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    compare_dirs(new_root, Some(old_root), "", &mut changes)?;
+    Ok(changes)
+}
+
+fn compare_dirs(new_dir: &Path, old_dir: Option<&Path>, rel: &str, changes: &mut Vec<Change>) -> io::Result<()> {
+    let new_entries = sorted_entries(new_dir)?;
+    let old_entries = match old_dir {
+        Some(d) => sorted_entries(d).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut names: Vec<&str> = new_entries.iter().map(|e| e.0.as_str()).chain(old_entries.iter().map(|e| e.0.as_str())).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let path = format!("{rel}/{name}");
+        let new = new_entries.iter().find(|e| e.0 == name);
+        let old = old_entries.iter().find(|e| e.0 == name);
+        let at = changes.len();
+        match (new, old) {
+            (Some((_, np, nm)), None) => {
+                changes.push(Change { path: path.clone(), kind: ChangeKind::Added });
+                if nm.is_dir() {
+                    compare_dirs(np, None, &path, changes)?;
+                }
+            }
+            (None, Some(_)) => changes.push(Change { path, kind: ChangeKind::Deleted }),
+            (Some((_, np, nm)), Some((_, op, om))) => {
+                let differs = entry_differs(np, nm, op, om);
+                if nm.is_dir() && om.is_dir() {
+                    compare_dirs(np, Some(op), &path, changes)?;
+                    if differs || changes.len() > at {
+                        changes.insert(at, Change { path, kind: ChangeKind::Modified });
+                    }
+                } else if differs {
+                    changes.push(Change { path: path.clone(), kind: ChangeKind::Modified });
+                    if nm.is_dir() {
+                        compare_dirs(np, None, &path, changes)?;
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(())
+}
+
+fn entry_differs(np: &Path, nm: &fs::Metadata, op: &Path, om: &fs::Metadata) -> bool {
+    if nm.file_type() != om.file_type() || nm.mode() != om.mode() || nm.uid() != om.uid() || nm.gid() != om.gid() || nm.rdev() != om.rdev() {
+        return true;
+    }
+    if nm.file_type().is_symlink() {
+        return fs::read_link(np).ok() != fs::read_link(op).ok();
+    }
+    if nm.is_dir() {
+        return false; // a directory's size and mtime change with its entries, which are compared one by one
+    }
+    nm.size() != om.size() || nm.mtime() != om.mtime() || nm.mtime_nsec() != om.mtime_nsec()
+}

@@ -30,6 +30,31 @@ pub fn tar_merged<W: Write>(layers: &[PathBuf], out: W) -> io::Result<W> {
     packer.tar.into_inner()
 }
 
+/// Writes a layer tar for `changes` found by comparing trees (the vfs driver): adds and
+/// changes come from `root`, deletes become `.wh.NAME` entries.
+pub fn tar_changes<W: Write>(root: &Path, changes: &[super::changes::Change], out: W) -> io::Result<W> {
+    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+    packer.tar.mode(tar::HeaderMode::Complete);
+    let mut sorted: Vec<&super::changes::Change> = changes.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    for c in sorted {
+        let rel = c.path.trim_start_matches('/');
+        if c.kind == super::changes::ChangeKind::Deleted {
+            let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_size(0);
+            h.set_mode(0o600);
+            packer.tar.append_data(&mut h, join(parent, &format!(".wh.{name}")), io::empty())?;
+            continue;
+        }
+        let full = root.join(rel);
+        let meta = fs::symlink_metadata(&full)?;
+        packer.entry(&full, rel, &meta)?;
+    }
+    packer.tar.into_inner()
+}
+
 struct Packer<W: Write> {
     tar: tar::Builder<W>,
     /// (dev, inode) of files already written, so later names become hard links.

@@ -109,3 +109,27 @@ fn merged_view_applies_whiteouts_and_opaque_dirs() {
         }
     }
 }
+
+#[test]
+fn tree_comparison_finds_adds_changes_and_deletes() {
+    use crate::layer::changes::tree_changes;
+    let t = tempfile::tempdir().expect("tmp");
+    let old = t.path().join("old");
+    let new = t.path().join("new");
+    for root in [&old, &new] {
+        fs::create_dir_all(root.join("etc")).expect("mkdir");
+        fs::create_dir_all(root.join("keep")).expect("mkdir");
+        fs::write(root.join("keep/same"), "s").expect("w");
+    }
+    fs::write(old.join("etc/motd"), "m").expect("w");
+    fs::write(old.join("etc/passwd"), "p").expect("w");
+    fs::write(new.join("etc/passwd"), "p2").expect("w");
+    fs::create_dir(new.join("srv")).expect("mkdir");
+    fs::write(new.join("srv/app"), "a").expect("w");
+    let got: Vec<String> = tree_changes(&new, &old).expect("changes").iter().map(|c| format!("{} {}", c.kind.letter(), c.path)).collect();
+    assert_eq!(got, vec!["C /etc", "D /etc/motd", "C /etc/passwd", "A /srv", "A /srv/app"]);
+    let changes = tree_changes(&new, &old).expect("changes");
+    let tar = tar_changes(&new, &changes, Vec::new()).expect("tar");
+    let names: Vec<String> = entries(&tar).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(names, vec!["etc/", "etc/.wh.motd", "etc/passwd", "srv/", "srv/app"]);
+}
