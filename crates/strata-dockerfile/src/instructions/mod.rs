@@ -5,6 +5,7 @@
 //! with [`crate::expand::Lex`] when it knows the build arguments and environment.
 
 mod duration;
+mod expand;
 mod flags;
 mod mount;
 mod parse;
@@ -12,7 +13,7 @@ mod parse;
 mod tests;
 
 pub use mount::{Expander, Mount, MountType, Sharing, parse_mount};
-pub use parse::{parse_instruction, parse_stages};
+pub use parse::{parse_file, parse_instruction, parse_stages};
 
 use crate::parser::{Heredoc, Node};
 use std::time::Duration;

@@ -493,3 +493,11 @@ pub fn parse_stages(dockerfile: &Dockerfile) -> Result<Stages, ParseError> {
     }
     Ok(Stages { meta_args, stages })
 }
+
+/// Parses a Dockerfile and converts it to stages in one call: the whole of Docker's
+/// front end, so unknown instructions and instruction errors fail here too.
+pub fn parse_file(data: &[u8]) -> Result<(Dockerfile, Stages), ParseError> {
+    let dockerfile = crate::parse(data)?;
+    let stages = parse_stages(&dockerfile)?;
+    Ok((dockerfile, stages))
+}
