@@ -12,11 +12,9 @@ fn invalid(orig: &str) -> String {
 pub(crate) fn parse_go_duration(orig: &str) -> Result<(bool, Duration), String> {
     let mut s = orig;
     let mut neg = false;
-    if let Some(c) = s.chars().next() {
-        if c == '-' || c == '+' {
-            neg = c == '-';
-            s = &s[1..];
-        }
+    if let Some(c) = s.chars().next().filter(|c| *c == '-' || *c == '+') {
+        neg = c == '-';
+        s = &s[1..];
     }
     if s == "0" {
         return Ok((false, Duration::ZERO));

@@ -143,12 +143,12 @@ mod tests {
             parse(&["--link", "--from=a"]).unwrap(),
             (true, Some("a".into()), vec![])
         );
-        assert_eq!(parse(&["--link=FALSE"]).unwrap().0, false);
+        assert!(!parse(&["--link=FALSE"]).unwrap().0);
         assert_eq!(
             parse(&["--mount=a", "--mount=b"]).unwrap().2,
             vec!["a", "b"]
         );
-        assert_eq!(parse(&["--", "--bogus"]).unwrap().0, false);
+        assert!(!parse(&["--", "--bogus"]).unwrap().0);
     }
 
     #[test]

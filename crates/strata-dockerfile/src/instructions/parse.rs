@@ -164,7 +164,7 @@ fn key_values(args: &[String], cmd: &str) -> Res<Vec<KeyValue>> {
     if args.is_empty() {
         return Err(at_least_one(cmd));
     }
-    if args.len() % 3 != 0 {
+    if !args.len().is_multiple_of(3) {
         return Err(format!("Bad input to {cmd}, too many arguments"));
     }
     args.chunks(3)

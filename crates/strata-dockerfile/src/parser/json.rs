@@ -218,11 +218,9 @@ impl Parser<'_> {
             let save = self.i;
             if self.s.get(self.i) == Some(&b'\\') && self.s.get(self.i + 1) == Some(&b'u') {
                 self.i += 2;
-                if let Some(second) = self.hex4() {
-                    if (0xDC00..0xE000).contains(&second) {
-                        let c = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-                        return Some(char::from_u32(c).unwrap_or('\u{FFFD}'));
-                    }
+                if let Some(second) = self.hex4().filter(|s| (0xDC00..0xE000).contains(s)) {
+                    let c = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                    return Some(char::from_u32(c).unwrap_or('\u{FFFD}'));
                 }
             }
             self.i = save;

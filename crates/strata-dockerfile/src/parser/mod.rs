@@ -128,10 +128,11 @@ fn is_comment(raw: &str) -> bool {
 /// whether the logical line ends here.
 fn trim_continuation(line: &str, escape: char) -> (String, bool) {
     let body = line.trim_end_matches([' ', '\t']);
-    if let Some(before) = body.strip_suffix(escape) {
-        if before.is_empty() || !before.ends_with(escape) {
-            return (before.to_string(), false);
-        }
+    if let Some(before) = body
+        .strip_suffix(escape)
+        .filter(|b| b.is_empty() || !b.ends_with(escape))
+    {
+        return (before.to_string(), false);
     }
     (line.to_string(), true)
 }
