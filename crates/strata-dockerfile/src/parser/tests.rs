@@ -219,3 +219,28 @@ fn bom_and_crlf() {
         "(from \"a\")\n(run \"b  c\")"
     );
 }
+
+#[test]
+fn empty_continuation_warnings_name_the_instruction() {
+    let src = "\nFROM alpine:3.6\n\nRUN something \\\n\n    following \\\n\n    more\n\nRUN another \\\n\n    thing\nRUN non-indented \\\n# this is a comment\n   after-comment\n\nRUN indented \\\n    # this is an indented comment\n    comment\n\t";
+    let df = parse(src.as_bytes()).unwrap();
+    assert_eq!(df.warnings.len(), 2);
+    assert!(
+        df.warnings[0]
+            .message
+            .contains("RUN something     following     more")
+    );
+    assert!(df.warnings[1].message.contains("RUN another     thing"));
+    assert_eq!(df.warnings[0].line, 8);
+    assert_eq!(df.nodes[3].args, vec!["non-indented    after-comment"]);
+    assert_eq!(df.nodes[4].args, vec!["indented     comment"]);
+}
+
+#[test]
+fn non_ascii_words() {
+    assert_eq!(line::parse_words("àöû", '\\'), vec!["àöû"]);
+    assert_eq!(
+        line::parse_words("föo bàr \"âbc xÿz\"", '\\'),
+        vec!["föo", "bàr", "\"âbc xÿz\""]
+    );
+}
