@@ -5,6 +5,14 @@ use strata_dockerfile::expand::{Env, Lex};
 use strata_dockerfile::ignore::IgnoreMatcher;
 use strata_dockerfile::instructions::parse_stages;
 
+/// 512 cases unless PROPTEST_CASES asks for more (for longer local runs).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
+
 /// Dockerfile-like text: instruction words, flags, quotes, escapes, heredocs, JSON.
 fn dockerfile_text() -> impl Strategy<Value = String> {
     let token = prop_oneof![
@@ -39,7 +47,7 @@ fn dockerfile_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn parser_never_panics_on_bytes(data in prop::collection::vec(any::<u8>(), 0..400)) {
