@@ -191,3 +191,12 @@ pub async fn collect(store: &Store, opts: &GcOptions) -> StorageResult<GcReport>
     report.blobs_deleted.sort();
     Ok(report)
 }
+
+/// `collect` on a runtime of its own (for the CLI).
+pub fn collect_blocking(store: &Store, opts: &GcOptions) -> StorageResult<GcReport> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::storage::StorageError::Other(e.to_string()))?;
+    rt.block_on(collect(store, opts))
+}

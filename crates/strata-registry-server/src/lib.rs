@@ -25,7 +25,7 @@ mod uploads;
 
 pub use config::{Config, ConfigError};
 pub use metrics::Metrics;
-pub use server::{ServeError, serve};
+pub use server::{ServeError, serve, serve_until_signal};
 pub use store::Store;
 
 /// Behaviour switches taken from the config and flags.

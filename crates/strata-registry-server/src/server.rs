@@ -74,3 +74,29 @@ pub async fn serve(
     }
     Ok(())
 }
+
+/// Serve on a runtime of its own until SIGINT or SIGTERM, then drain (for the CLI).
+pub fn serve_until_signal(
+    listener: std::net::TcpListener,
+    app: Arc<App>,
+    tls: Option<&TlsConfig>,
+) -> Result<(), ServeError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(listener, app, tls, shutdown_signal()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
