@@ -67,6 +67,11 @@ pub enum Command {
     System(system::SystemCommand),
     /// Show the strata version information
     Version,
+    #[command(flatten)]
+    Containers(crate::commands::container::TopLevel),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(crate::commands::container::Group),
 }
 
 #[derive(Args, Debug)]

@@ -31,6 +31,8 @@ pub mod volumes;
 
 pub use create::{CreateOptions, ImageRuntimeConfig, create};
 pub use error::{Result, RuntimeError};
+/// Re-exported so the CLI uses the same libc bindings for terminal and signal handling.
+pub use libc;
 pub use lifecycle::image_ids_in_use;
 pub use record::ContainerRecord;
 pub use store::ContainerStore;

@@ -38,6 +38,25 @@ pub fn run(root: &Path, id: &str, sync_fd: RawFd, wait_attach: bool) -> i32 {
     let _ = std::env::set_current_dir("/");
     // SAFETY: the fd was handed to us by the parent for exactly this use.
     let mut sync = unsafe { File::from_raw_fd(sync_fd) };
+    // The runtime logs from the container's init too, after its stdio became the container's:
+    // send every log line of this process and its forks to the monitor log instead.
+    let _log_guard = File::options()
+        .create(true)
+        .append(true)
+        .open(
+            ContainerStore::open(root)
+                .map(|s| s.container_dir(id).join("monitor.log"))
+                .unwrap_or_default(),
+        )
+        .ok()
+        .map(|file| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_ansi(false)
+                .with_max_level(tracing::Level::WARN)
+                .finish();
+            tracing::subscriber::set_default(subscriber)
+        });
     let code = match Monitor::setup(root, id, &mut sync, wait_attach) {
         Ok(mut monitor) => {
             drop(sync);
@@ -144,7 +163,10 @@ impl Monitor {
         let fail_store = store.clone();
         let fail = |e: RuntimeError| {
             let code = error_code(&e);
-            let message = e.to_string();
+            let message = match e {
+                RuntimeError::StartFailed { message, .. } => message,
+                other => other.to_string(),
+            };
             lifecycle::record_start_failure(&fail_store, id, i32::from(code), &message);
             (code, message)
         };

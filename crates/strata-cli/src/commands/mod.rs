@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, GlobalOpts};
 
+pub mod container;
 mod error;
 pub mod image;
 mod inspect;
@@ -27,11 +28,20 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Info(a) => system::info(g, a),
         Command::System(cmd) => system::run(g, cmd),
         Command::Version => version::run(),
+        Command::Containers(c) => container::run_top(g, c),
+        Command::Container(c) => container::run_group(g, c),
     }
 }
 
 /// Containers and the images they use, read from the runtime's state on disk.
-pub fn container_users(_global: &GlobalOpts) -> Result<Vec<strata_store::ImageUser>, CliError> {
-    Ok(Vec::new())
+pub fn container_users(global: &GlobalOpts) -> Result<Vec<strata_store::ImageUser>, CliError> {
+    let users = container::image_users(global)?;
+    Ok(users
+        .into_iter()
+        .filter_map(|(container_id, image, running)| {
+            let image_id = image.parse().ok()?;
+            Some(strata_store::ImageUser { container_id, image_id, running })
+        })
+        .collect())
 }
 

@@ -298,7 +298,6 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
                 "bounding": caps, "effective": caps, "permitted": caps,
             },
             "noNewPrivileges": !host.privileged,
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576u64, "soft": 1048576u64}],
         },
         "root": {"path": inputs.rootfs, "readonly": host.readonly_rootfs},
         "hostname": record.config.hostname,

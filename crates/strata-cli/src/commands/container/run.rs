@@ -1,0 +1,284 @@
+//! `run` and `create`: the image from the store, the flags merged into a container record, and
+//! for `run` the start and attach.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Args};
+use strata_runtime::create::{CreateOptions, ImageRuntimeConfig};
+use strata_runtime::lifecycle;
+use strata_runtime::spec::process::{CommandOverride, parse_env_file};
+use strata_runtime::volumes::{parse_mount_flag, parse_volume_flag};
+use strata_store::{Store, StoreError};
+
+use super::{attach, engine_error, open_store};
+use crate::cli::GlobalOpts;
+use crate::commands::CliError;
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Print help
+    #[arg(long, action = ArgAction::Help)]
+    help: Option<bool>,
+    /// Run container in background and print container ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open even if not attached
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
+    #[arg(long)]
+    pub rm: bool,
+    /// Assign a name to the container
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Overwrite the default ENTRYPOINT of the image
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Container host name
+    #[arg(short = 'h', long)]
+    pub hostname: Option<String>,
+    /// Bind mount a volume
+    #[arg(short, long = "volume")]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long = "mount")]
+    pub mount: Vec<String>,
+    /// Set meta data on a container
+    #[arg(short, long = "label")]
+    pub label: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+    /// Signal to stop the container
+    #[arg(long = "stop-signal")]
+    pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout")]
+    pub stop_timeout: Option<i64>,
+    /// Memory limit
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Number of CPUs
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<i64>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit")]
+    pub pids_limit: Option<i64>,
+    /// Give extended privileges to this container
+    #[arg(long)]
+    pub privileged: bool,
+    /// Add Linux capabilities
+    #[arg(long = "cap-add")]
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    #[arg(long = "cap-drop")]
+    pub cap_drop: Vec<String>,
+    /// Mount the container's root filesystem as read only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+    /// Connect a container to a network ("host" or "none" until networking lands)
+    #[arg(long, visible_alias = "net", default_value = "host")]
+    pub network: String,
+    /// Runtime to use for this container (path of a runc-compatible binary)
+    #[arg(long)]
+    pub runtime: Option<String>,
+    /// Storage driver for the container's root filesystem (overlay or vfs)
+    #[arg(long = "storage-driver", env = "STRATA_STORAGE_DRIVER")]
+    pub storage_driver: Option<String>,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys")]
+    pub detach_keys: Option<String>,
+    /// Proxy received signals to the process
+    #[arg(long = "sig-proxy", default_value_t = true, action = ArgAction::Set)]
+    pub sig_proxy: bool,
+    pub image: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Docker's RAMInBytes: `64m`, `1g`, `512k`, `100b`, `1.5g`.
+pub fn parse_memory(text: &str) -> Result<i64, CliError> {
+    let lower = text.trim().to_ascii_lowercase();
+    let trimmed = lower.strip_suffix('b').unwrap_or(&lower);
+    let (number, unit) = match trimmed
+        .char_indices()
+        .find(|(_, c)| c.is_ascii_alphabetic())
+    {
+        Some((i, _)) => (&trimmed[..i], &trimmed[i..]),
+        None => (trimmed, ""),
+    };
+    let factor: f64 = match unit {
+        "" => 1.0,
+        "k" => 1024.0,
+        "m" => 1024.0 * 1024.0,
+        "g" => 1024.0 * 1024.0 * 1024.0,
+        "t" => 1024f64.powi(4),
+        _ => return Err(CliError::engine(format!("invalid size: '{text}'"))),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| CliError::engine(format!("invalid size: '{text}'")))?;
+    Ok((value * factor) as i64)
+}
+
+fn labels(items: &[String]) -> BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// Resolves the image and merges everything into the runtime's create options.
+fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliError> {
+    let store = Store::open(&global.root).map_err(CliError::engine)?;
+    let id = match store.resolve_image(&args.image) {
+        Ok(id) => id,
+        Err(StoreError::ImageNotFound(name)) => {
+            eprintln!("Unable to find image '{name}' locally");
+            return Err(CliError::engine(format!(
+                "pulling images is not available yet: strata cannot pull '{name}'; load or import it first"
+            )));
+        }
+        Err(e) => return Err(CliError::engine(e)),
+    };
+    let image = store.image(&id).map_err(CliError::engine)?;
+    let image_config: ImageRuntimeConfig = match &image.config.config {
+        Some(c) => serde_json::to_value(c)
+            .and_then(serde_json::from_value)
+            .map_err(|e| CliError::engine(format!("image config: {e}")))?,
+        None => ImageRuntimeConfig::default(),
+    };
+    let layers = store.layer_dirs(&id).map_err(CliError::engine)?;
+    let mut env = Vec::new();
+    for file in &args.env_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| CliError::engine(format!("open {}: {e}", file.display())))?;
+        env.extend(parse_env_file(&text, |k| std::env::var(k).ok()));
+    }
+    for e in &args.env {
+        if e.contains('=') {
+            env.push(e.clone());
+        } else if let Ok(v) = std::env::var(e) {
+            env.push(format!("{e}={v}"));
+        }
+    }
+    let mut mounts = Vec::new();
+    for v in &args.volume {
+        mounts.push(parse_volume_flag(v).map_err(CliError::engine)?);
+    }
+    for m in &args.mount {
+        mounts.push(parse_mount_flag(m).map_err(CliError::engine)?);
+    }
+    Ok(CreateOptions {
+        name: args.name.clone(),
+        image_ref: args.image.clone(),
+        image_id: id.to_string(),
+        image_config,
+        layers,
+        command: CommandOverride {
+            entrypoint: args.entrypoint.clone(),
+            args: args.command.clone(),
+        },
+        env,
+        workdir: args.workdir.clone(),
+        user: args.user.clone(),
+        hostname: args.hostname.clone(),
+        labels: labels(&args.label),
+        tty: args.tty,
+        stdin_open: args.interactive,
+        attach: !args.detach,
+        auto_remove: args.rm,
+        stop_signal: args.stop_signal.clone(),
+        stop_timeout: args.stop_timeout,
+        mounts,
+        network: args.network.clone(),
+        privileged: args.privileged,
+        read_only: args.read_only,
+        cap_add: args.cap_add.clone(),
+        cap_drop: args.cap_drop.clone(),
+        memory: args
+            .memory
+            .as_deref()
+            .map(parse_memory)
+            .transpose()?
+            .unwrap_or(0),
+        nano_cpus: args.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
+        cpu_shares: args.cpu_shares.unwrap_or(0),
+        pids_limit: args.pids_limit,
+        runtime: args.runtime.clone(),
+        init: args.init,
+        storage_driver: args.storage_driver.clone(),
+    })
+}
+
+pub fn create(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
+    let opts = options(global, &args)?;
+    let store = open_store(global)?;
+    let record = strata_runtime::create(&store, opts).map_err(engine_error)?;
+    println!("{}", record.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
+    let opts = options(global, &args)?;
+    let store = open_store(global)?;
+    let record = strata_runtime::create(&store, opts).map_err(engine_error)?;
+    let id = record.id.clone();
+    let mut handle = lifecycle::start(&store, &id, !args.detach).map_err(engine_error)?;
+    if args.detach {
+        handle.wait_created().map_err(engine_error)?;
+        handle.wait_started().map_err(engine_error)?;
+        println!("{id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    handle.wait_created().map_err(engine_error)?;
+    let session = attach::Session::connect(
+        &store,
+        &id,
+        attach::Options {
+            stdin: args.interactive,
+            tty: args.tty,
+            detach_keys: args.detach_keys.clone(),
+            sig_proxy: args.sig_proxy && !args.tty,
+        },
+    )?;
+    handle.wait_started().map_err(engine_error)?;
+    session.run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("64m").unwrap(), 64 << 20);
+        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("512KB").unwrap(), 512 << 10);
+        assert_eq!(parse_memory("1000").unwrap(), 1000);
+        assert!(parse_memory("12x").is_err());
+    }
+}
