@@ -502,13 +502,14 @@ impl Monitor {
         let oom = cgroups::oom_kills(&self.id) > 0;
         oci::delete(&self.runtime, &self.id);
         let finished = lifecycle::record_exit(&self.store, &self.id, code, oom);
-        self.broadcast(attach::EXIT, &code.to_be_bytes());
-        let _ = std::fs::remove_dir_all(attach::socket_dir(&self.id));
+        // `--rm` removes before telling the client, so `run --rm` returns with nothing left.
         if let Ok(record) = finished
             && record.host_config.auto_remove
         {
             let _ = lifecycle::remove_files(&self.store, &record, true);
         }
+        self.broadcast(attach::EXIT, &code.to_be_bytes());
+        let _ = std::fs::remove_dir_all(attach::socket_dir(&self.id));
         let _ = &self.dir;
     }
 }

@@ -131,6 +131,25 @@ pub fn effective_caps(privileged: bool, add: &[String], drop: &[String]) -> Vec<
     caps
 }
 
+/// The capabilities this process may grant (its bounding set): `--privileged` gets all of
+/// them, and a capability the host withholds cannot be given to a container.
+fn host_bounding_set() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))?
+        .trim();
+    u64::from_str_radix(hex, 16).ok()
+}
+
+fn host_allows(cap: &str, mask: Option<u64>) -> bool {
+    let Some(mask) = mask else { return true };
+    match ALL_CAPS.iter().position(|c| *c == cap) {
+        Some(bit) => mask & (1u64 << bit) != 0,
+        None => false,
+    }
+}
+
 /// The per-container cgroup, relative to each hierarchy's root.
 pub fn cgroup_path(id: &str) -> String {
     format!("/strata/{id}")
@@ -154,11 +173,13 @@ fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Value {
 /// Builds the runtime spec (`config.json`) as JSON.
 pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result<Value> {
     let host = &record.host_config;
-    let caps = effective_caps(
+    let mut caps = effective_caps(
         host.privileged,
         host.cap_add.as_deref().unwrap_or_default(),
         host.cap_drop.as_deref().unwrap_or_default(),
     );
+    let mask = host_bounding_set();
+    caps.retain(|c| host_allows(c, mask));
     let host_network = host.network_mode == "host";
     let mut namespaces = vec![
         json!({"type": "pid"}),
