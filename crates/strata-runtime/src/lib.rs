@@ -16,6 +16,7 @@ pub mod bundle;
 pub mod cgroups;
 pub mod create;
 pub mod error;
+pub mod exec;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;

@@ -117,7 +117,7 @@ fn dev_null() -> Result<OwnedFd> {
 }
 
 /// Receives the pty master that the runtime sends over the console socket.
-fn receive_master(listener: &UnixListener) -> Result<OwnedFd> {
+pub fn receive_master(listener: &UnixListener) -> Result<OwnedFd> {
     use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, recvmsg};
     let (stream, _) = listener
         .accept()

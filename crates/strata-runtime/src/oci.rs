@@ -99,7 +99,7 @@ fn create_embedded(req: CreateRequest<'_>, state_dir: &Path) -> Result<i32> {
 }
 
 /// The last error an external runtime logged (runc's `--log-format json`).
-fn last_logged_error(log_file: &Path) -> Option<String> {
+pub(crate) fn last_logged_error(log_file: &Path) -> Option<String> {
     let text = std::fs::read_to_string(log_file).ok()?;
     text.lines().rev().find_map(|line| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
