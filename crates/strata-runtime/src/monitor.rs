@@ -476,21 +476,24 @@ impl Monitor {
                 continue;
             }
             let ready = |i: usize| fds[i].revents != 0;
-            if ready(1) && !self.pump(false) {
+            // Clients first, last to first: dropping one must not shift the others' indexes,
+            // and output or accepts below change the client list.
+            let polled_clients = fds.len() - 4;
+            let client_ready: Vec<usize> = (0..polled_clients).filter(|i| ready(4 + i)).collect();
+            let (out_ready, err_ready, accept_ready) = (ready(1), ready(2), ready(3));
+            for i in client_ready.into_iter().rev() {
+                self.handle_client_input(i);
+            }
+            if out_ready && !self.pump(false) {
                 let _ = self.out_split.flush(&mut self.log);
                 self.stdout = None;
             }
-            if ready(2) && !self.pump(true) {
+            if err_ready && !self.pump(true) {
                 let _ = self.err_split.flush(&mut self.log);
                 self.stderr = None;
             }
-            if ready(3) {
+            if accept_ready {
                 self.accept();
-            }
-            let client_ready: Vec<usize> =
-                (0..self.clients.len()).filter(|i| ready(4 + i)).collect();
-            for i in client_ready.into_iter().rev() {
-                self.handle_client_input(i);
             }
         }
         let _ = self.out_split.flush(&mut self.log);

@@ -1,0 +1,120 @@
+//! Interactive containers under a real terminal (tmux): a pty with the window's size,
+//! Ctrl-P Ctrl-Q detaching, and `attach` reconnecting to the same shell.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Strata;
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("tmux runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for_screen(session: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if screen.contains(needle) {
+            return screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} never appeared on:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn detach_and_reattach_under_tmux() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        println!("skipping: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let s = Strata::new();
+    s.import_busybox("busybox:local");
+    let exe = env!("CARGO_BIN_EXE_strata");
+    let root = s.root.path().display().to_string();
+    let session = common::unique("strata-tty");
+    let run = format!("{exe} --root {root} run -ti --name box busybox:local sh");
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &run,
+    ]);
+    tmux(&["set-option", "-t", &session, "remain-on-exit", "on"]);
+    wait_for_screen(&session, "/ #");
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "echo hi-$((40+2)); stty size",
+        "Enter",
+    ]);
+    let screen = wait_for_screen(&session, "hi-42");
+    assert!(
+        screen.contains("30 100"),
+        "the pty has the window's size:\n{screen}"
+    );
+    // Ctrl-P Ctrl-Q: the client leaves, the shell keeps running.
+    tmux(&["send-keys", "-t", &session, "C-p", "C-q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tmux(&["display-message", "-p", "-t", &session, "#{pane_dead}"]).trim() != "1" {
+        assert!(Instant::now() < deadline, "the client did not detach");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        s.ok(&["ps", "--format", "{{.Names}} {{.State}}"]).trim(),
+        "box running"
+    );
+    tmux(&["kill-session", "-t", &session]);
+    let attach = format!("{exe} --root {root} attach box");
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &attach,
+    ]);
+    tmux(&["set-option", "-t", &session, "remain-on-exit", "on"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux(&["send-keys", "-t", &session, "echo back-$((1+1))", "Enter"]);
+    wait_for_screen(&session, "back-2");
+    tmux(&["send-keys", "-t", &session, "exit 7", "Enter"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tmux(&["display-message", "-p", "-t", &session, "#{pane_dead}"]).trim() != "1" {
+        assert!(
+            Instant::now() < deadline,
+            "the attached client did not end with the container"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            &session,
+            "#{pane_dead_status}"
+        ])
+        .trim(),
+        "7"
+    );
+    tmux(&["kill-session", "-t", &session]);
+    assert!(s.ok(&["ps", "-a"]).contains("Exited (7)"));
+    assert!(s.ok(&["logs", "box"]).contains("hi-42"));
+    s.ok(&["rm", "box"]);
+}
