@@ -259,10 +259,10 @@ pub(crate) fn authorize(
             .basic_identity(authz)
             .map_err(|()| challenge(app, headers, None, None))?;
         let Some(r) = repo else {
+            // Always challenge anonymous callers here: docker only sends credentials to a
+            // registry whose `/v2/` answered with a challenge.
             return match who {
-                Identity::Anonymous if !auth.anonymous_has_any_access() => {
-                    Err(challenge(app, headers, None, None))
-                }
+                Identity::Anonymous => Err(challenge(app, headers, None, None)),
                 w => Ok(w),
             };
         };
