@@ -14,6 +14,7 @@
 pub mod attach;
 pub mod bundle;
 pub mod cgroups;
+pub mod copy;
 pub mod create;
 pub mod error;
 pub mod exec;
