@@ -84,12 +84,12 @@ pub fn parse_detach_keys(spec: &str) -> Result<Vec<u8>, CliError> {
 }
 
 /// Restores the terminal's mode when dropped.
-struct RawMode {
+pub(crate) struct RawMode {
     saved: rustix::termios::Termios,
 }
 
 impl RawMode {
-    fn enable() -> Option<RawMode> {
+    pub(crate) fn enable() -> Option<RawMode> {
         let stdin = std::io::stdin();
         let saved = rustix::termios::tcgetattr(stdin.as_fd()).ok()?;
         let mut raw = saved.clone();
@@ -111,7 +111,7 @@ impl Drop for RawMode {
     }
 }
 
-fn window_size() -> Option<[u8; 4]> {
+pub(crate) fn window_size() -> Option<[u8; 4]> {
     let stdout = std::io::stdout();
     let ws = rustix::termios::tcgetwinsize(stdout.as_fd()).ok()?;
     let mut out = [0u8; 4];

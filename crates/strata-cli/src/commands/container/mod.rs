@@ -3,9 +3,11 @@
 //! `__monitor` that each running container's monitor process is.
 
 mod attach;
+mod exec;
 mod inspect;
 mod logs;
 mod manage;
+mod misc;
 mod ps;
 mod run;
 mod volume;
@@ -48,6 +50,12 @@ pub enum TopLevel {
     Logs(logs::LogsArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(manage::AttachArgs),
+    /// Execute a command in a running container
+    Exec(exec::ExecArgs),
+    /// Display the running processes of a container
+    Top(misc::TopArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(misc::CpArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
@@ -75,6 +83,9 @@ pub enum Group {
     Ls(ps::PsArgs),
     Logs(logs::LogsArgs),
     Attach(manage::AttachArgs),
+    Exec(exec::ExecArgs),
+    Top(misc::TopArgs),
+    Cp(misc::CpArgs),
     /// Display detailed information on one or more containers
     Inspect(inspect::InspectArgs),
     /// Remove all stopped containers
@@ -103,6 +114,9 @@ pub fn run_top(global: &GlobalOpts, cmd: TopLevel) -> Result<ExitCode, CliError>
         TopLevel::Ps(a) => ps::run(global, a),
         TopLevel::Logs(a) => logs::run(global, a),
         TopLevel::Attach(a) => manage::attach(global, a),
+        TopLevel::Exec(a) => exec::run(global, a),
+        TopLevel::Top(a) => misc::top(global, a),
+        TopLevel::Cp(a) => misc::cp(global, a),
         TopLevel::Volume(c) => volume::run(global, c),
         TopLevel::Monitor(a) => {
             let code = strata_runtime::monitor::run(&global.root, &a.id, a.sync_fd, a.wait_attach);
@@ -124,6 +138,9 @@ pub fn run_group(global: &GlobalOpts, cmd: Group) -> Result<ExitCode, CliError> 
         Group::Ls(a) => ps::run(global, a),
         Group::Logs(a) => logs::run(global, a),
         Group::Attach(a) => manage::attach(global, a),
+        Group::Exec(a) => exec::run(global, a),
+        Group::Top(a) => misc::top(global, a),
+        Group::Cp(a) => misc::cp(global, a),
         Group::Inspect(a) => inspect::run(global, a),
         Group::Prune(a) => manage::prune(global, a),
     }
