@@ -318,3 +318,49 @@ fn read_only_rootfs_and_capabilities() {
     ]);
     assert_eq!(out, "NoNewPrivs:\t0\n");
 }
+
+#[test]
+fn pause_freezes_and_unpause_thaws() {
+    let s = Strata::new();
+    s.import_busybox("busybox:local");
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticker",
+        "busybox:local",
+        "sh",
+        "-c",
+        "while true; do date +%s%N; sleep 0.05; done",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    s.ok(&["pause", "ticker"]);
+    assert!(s.ok(&["ps"]).contains("(Paused)"));
+    assert_eq!(
+        s.ok(&[
+            "container",
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Running}} {{.State.Paused}}",
+            "ticker"
+        ])
+        .trim(),
+        "paused true true"
+    );
+    let before = s.ok(&["logs", "ticker"]).lines().count();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        s.ok(&["logs", "ticker"]).lines().count(),
+        before,
+        "a paused container does not run"
+    );
+    let err = s.fails(&["pause", "ticker"]);
+    assert!(err.contains("is already paused"), "{err}");
+    s.ok(&["unpause", "ticker"]);
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(s.ok(&["logs", "ticker"]).lines().count() > before);
+    // rm -f works on a paused container too.
+    s.ok(&["pause", "ticker"]);
+    s.ok(&["rm", "-f", "ticker"]);
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+}

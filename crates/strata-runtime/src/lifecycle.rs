@@ -242,7 +242,8 @@ pub fn kill(store: &ContainerStore, id: &str, signal: &str) -> Result<()> {
             "Cannot kill container: {id}: Container {id} is not running"
         )));
     }
-    kill_pid(record.state.pid, signo)
+    kill_pid(record.state.pid, signo)?;
+    thaw(store, &record)
 }
 
 /// Waits until the container is no longer running, up to `timeout`; true when it stopped.
@@ -279,6 +280,7 @@ pub fn stop(store: &ContainerStore, id: &str, timeout: Option<i64>) -> Result<()
     if init_alive(&record) {
         let _ = kill_pid(record.state.pid, parse_signal(&signal)?);
     }
+    thaw(store, &record)?;
     if secs >= 0 && wait_not_running(store, id, Duration::from_secs(secs as u64))? {
         return Ok(());
     }
@@ -342,6 +344,7 @@ pub fn remove(store: &ContainerStore, id: &str, force: bool, volumes: bool) -> R
         if init_alive(&record) {
             let _ = kill_pid(record.state.pid, libc::SIGKILL);
         }
+        thaw(store, &record)?;
         if !wait_not_running(store, id, Duration::from_secs(30))? {
             return Err(RuntimeError::Other(format!(
                 "could not kill running container {id}"
@@ -363,4 +366,53 @@ pub fn remove(store: &ContainerStore, id: &str, force: bool, volumes: bool) -> R
 pub fn image_ids_in_use(root: &Path) -> Result<Vec<(String, String)>> {
     let store = ContainerStore::open(root)?;
     Ok(store.all()?.into_iter().map(|r| (r.id, r.image)).collect())
+}
+
+/// `pause`: freezes every process of the container (the cgroup freezer).
+pub fn pause(store: &ContainerStore, id: &str) -> Result<()> {
+    let record = load_checked(store, id)?;
+    if !record.state.running {
+        return Err(RuntimeError::Other(format!(
+            "Container {id} is not running"
+        )));
+    }
+    if record.state.paused {
+        return Err(RuntimeError::Other(format!(
+            "Container {id} is already paused"
+        )));
+    }
+    crate::cgroups::set_frozen(id, true)
+        .map_err(|e| RuntimeError::Other(format!("cannot pause container {id}: {e}")))?;
+    store.update(id, |r| {
+        r.state.paused = true;
+        r.state.status = Status::Paused;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// `unpause`: thaws the container's processes.
+pub fn unpause(store: &ContainerStore, id: &str) -> Result<()> {
+    let record = load_checked(store, id)?;
+    if !record.state.paused {
+        return Err(RuntimeError::Other(format!("Container {id} is not paused")));
+    }
+    thaw(store, &record)
+}
+
+/// Frozen processes cannot act on a signal: stop, kill and rm -f thaw after signalling.
+fn thaw(store: &ContainerStore, record: &ContainerRecord) -> Result<()> {
+    if !record.state.paused {
+        return Ok(());
+    }
+    crate::cgroups::set_frozen(&record.id, false)
+        .map_err(|e| RuntimeError::Other(format!("cannot unpause container {}: {e}", record.id)))?;
+    store.update(&record.id, |r| {
+        r.state.paused = false;
+        if r.state.running {
+            r.state.status = Status::Running;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }

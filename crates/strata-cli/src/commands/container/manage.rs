@@ -265,3 +265,21 @@ pub fn prune(global: &GlobalOpts, args: PruneArgs) -> Result<ExitCode, CliError>
     println!("Total reclaimed space: 0B");
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Args, Debug)]
+pub struct PauseArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub fn pause(global: &GlobalOpts, args: PauseArgs, freeze: bool) -> Result<ExitCode, CliError> {
+    let store = open_store(global)?;
+    each(&args.containers, |name| {
+        let id = store.resolve(name).map_err(cli_error)?;
+        if freeze {
+            lifecycle::pause(&store, &id).map_err(cli_error)
+        } else {
+            lifecycle::unpause(&store, &id).map_err(cli_error)
+        }
+    })
+}

@@ -54,6 +54,10 @@ pub enum TopLevel {
     Exec(exec::ExecArgs),
     /// Display the running processes of a container
     Top(misc::TopArgs),
+    /// Pause all processes within one or more containers
+    Pause(manage::PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(manage::PauseArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(misc::CpArgs),
     /// Manage volumes
@@ -86,6 +90,8 @@ pub enum Group {
     Exec(exec::ExecArgs),
     Top(misc::TopArgs),
     Cp(misc::CpArgs),
+    Pause(manage::PauseArgs),
+    Unpause(manage::PauseArgs),
     /// Display detailed information on one or more containers
     Inspect(inspect::InspectArgs),
     /// Remove all stopped containers
@@ -116,6 +122,8 @@ pub fn run_top(global: &GlobalOpts, cmd: TopLevel) -> Result<ExitCode, CliError>
         TopLevel::Attach(a) => manage::attach(global, a),
         TopLevel::Exec(a) => exec::run(global, a),
         TopLevel::Top(a) => misc::top(global, a),
+        TopLevel::Pause(a) => manage::pause(global, a, true),
+        TopLevel::Unpause(a) => manage::pause(global, a, false),
         TopLevel::Cp(a) => misc::cp(global, a),
         TopLevel::Volume(c) => volume::run(global, c),
         TopLevel::Monitor(a) => {
@@ -140,6 +148,8 @@ pub fn run_group(global: &GlobalOpts, cmd: Group) -> Result<ExitCode, CliError> 
         Group::Attach(a) => manage::attach(global, a),
         Group::Exec(a) => exec::run(global, a),
         Group::Top(a) => misc::top(global, a),
+        Group::Pause(a) => manage::pause(global, a, true),
+        Group::Unpause(a) => manage::pause(global, a, false),
         Group::Cp(a) => misc::cp(global, a),
         Group::Inspect(a) => inspect::run(global, a),
         Group::Prune(a) => manage::prune(global, a),
