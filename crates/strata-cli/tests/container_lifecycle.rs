@@ -364,3 +364,61 @@ fn pause_freezes_and_unpause_thaws() {
     s.ok(&["rm", "-f", "ticker"]);
     assert_eq!(s.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn image_volume_gives_an_anonymous_volume_and_stop_signal_is_used() {
+    let s = Strata::new();
+    let tar = common::busybox_tar();
+    s.ok(&[
+        "import",
+        "-c",
+        "VOLUME /etc",
+        "-c",
+        "STOPSIGNAL SIGUSR1",
+        tar.to_str().unwrap(),
+        "vol:1",
+    ]);
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "vol:1",
+        "sh",
+        "-c",
+        "trap 'echo usr1; exit 9' USR1; while true; do sleep 0.1; done",
+    ]);
+    let id = id.trim();
+    let mounts = s.ok(&[
+        "container",
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Type}} {{.Destination}} {{.Name}}{{end}}",
+        id,
+    ]);
+    let parts: Vec<&str> = mounts.split_whitespace().collect();
+    assert_eq!(&parts[..2], ["volume", "/etc"], "{mounts}");
+    assert_eq!(
+        parts[2].len(),
+        64,
+        "an anonymous volume has a random 64-hex name"
+    );
+    // The volume got the image's content at first use.
+    assert_eq!(
+        s.ok(&["exec", id, "cat", "/etc/motd"]),
+        "strata busybox fixture\n"
+    );
+    assert_eq!(s.ok(&["volume", "ls", "-q"]).trim(), parts[2]);
+    std::thread::sleep(Duration::from_millis(200));
+    s.ok(&["stop", id]);
+    assert_eq!(
+        s.ok(&["wait", id]).trim(),
+        "9",
+        "STOPSIGNAL from the image is what stop sends"
+    );
+    assert_eq!(s.ok(&["logs", id]), "usr1\n");
+    s.ok(&["rm", "-v", id]);
+    assert_eq!(
+        s.ok(&["volume", "ls", "-q"]),
+        "",
+        "rm -v removes anonymous volumes"
+    );
+}
