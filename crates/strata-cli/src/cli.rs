@@ -67,6 +67,12 @@ pub enum Command {
     System(system::SystemCommand),
     /// Show the strata version information
     Version,
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(crate::commands::changes::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(crate::commands::changes::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(crate::commands::changes::ExportArgs),
     #[command(flatten)]
     Containers(crate::commands::container::TopLevel),
     /// Manage containers

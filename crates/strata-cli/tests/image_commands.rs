@@ -63,7 +63,7 @@ fn a_change_docker_refuses_is_refused_and_creates_nothing() {
     let tar = busybox_tar();
     let before = s.snapshot();
     let err = s.fails(&["import", "-c", "RUN echo hi", tar.to_str().expect("path"), "bad"]);
-    assert!(err.contains("RUN is not a valid change command"), "{err}");
+    assert!(err.contains("run is not a valid change command"), "{err}");
     assert_eq!(s.snapshot(), before);
 }
 

@@ -23,9 +23,11 @@ fn apply_one(c: &mut ContainerConfig, change: &str) -> Result<()> {
     let instruction = word.to_ascii_uppercase();
     let rest = rest.trim();
     if !ALLOWED.contains(&instruction.as_str()) {
-        return Err(StoreError::InvalidChange(format!("{instruction} is not a valid change command")));
+        // Docker's parser lower-cases instruction names before this check.
+        return Err(StoreError::InvalidChange(format!("{} is not a valid change command", instruction.to_ascii_lowercase())));
     }
     let missing = || StoreError::InvalidChange(format!("{instruction} requires at least one argument"));
+    let exactly_one = || StoreError::InvalidChange(format!("{instruction} requires exactly one argument"));
     match instruction.as_str() {
         "CMD" => c.cmd = Some(command_form(rest)),
         "ENTRYPOINT" => c.entrypoint = Some(command_form(rest)),
@@ -68,10 +70,10 @@ fn apply_one(c: &mut ContainerConfig, change: &str) -> Result<()> {
             }
             c.on_build.get_or_insert_with(Vec::new).push(rest.to_owned());
         }
-        "USER" => c.user = non_empty(rest, missing)?,
-        "STOPSIGNAL" => c.stop_signal = non_empty(rest, missing)?,
+        "USER" => c.user = non_empty(rest, exactly_one)?,
+        "STOPSIGNAL" => c.stop_signal = non_empty(rest, exactly_one)?,
         "WORKDIR" => {
-            let dir = non_empty(rest, missing)?;
+            let dir = non_empty(rest, exactly_one)?;
             c.working_dir = if dir.starts_with('/') || c.working_dir.is_empty() {
                 if dir.starts_with('/') { dir } else { format!("/{dir}") }
             } else {
@@ -81,7 +83,7 @@ fn apply_one(c: &mut ContainerConfig, change: &str) -> Result<()> {
         "HEALTHCHECK" => {
             return Err(StoreError::InvalidChange("HEALTHCHECK in --change is not implemented in strata yet".into()));
         }
-        _ => return Err(StoreError::InvalidChange(format!("{instruction} is not a valid change command"))),
+        _ => return Err(StoreError::InvalidChange(format!("{} is not a valid change command", instruction.to_ascii_lowercase()))),
     }
     Ok(())
 }
@@ -181,7 +183,8 @@ mod tests {
     #[test]
     fn disallowed_instruction_is_refused_with_docker_wording() {
         let err = apply(&["RUN echo"]).expect_err("RUN is not allowed");
-        assert_eq!(err.to_string(), "RUN is not a valid change command");
-        assert!(apply(&["USER"]).is_err());
+        assert_eq!(err.to_string(), "run is not a valid change command");
+        assert_eq!(apply(&["USER"]).expect_err("no user").to_string(), "USER requires exactly one argument");
+        assert_eq!(apply(&["ENV"]).expect_err("no env").to_string(), "ENV requires at least one argument");
     }
 }

@@ -30,8 +30,9 @@ pub struct CommitOptions {
 
 /// Where a container's changes are read from.
 pub enum ChangeSource<'a> {
-    /// The overlay driver's upper directory.
-    OverlayUpper(&'a Path),
+    /// The overlay driver's upper directory, and the runtime's bind-mount destinations whose
+    /// empty placeholders are not changes.
+    OverlayUpper(&'a Path, &'a [&'a str]),
     /// The vfs driver: the container's full root and its changes against the image.
     Tree { root: &'a Path, changes: &'a [layer::changes::Change] },
 }
@@ -39,7 +40,7 @@ pub enum ChangeSource<'a> {
 impl ChangeSource<'_> {
     fn path(&self) -> &Path {
         match self {
-            ChangeSource::OverlayUpper(p) => p,
+            ChangeSource::OverlayUpper(p, _) => p,
             ChangeSource::Tree { root, .. } => root,
         }
     }
@@ -71,7 +72,7 @@ impl Store {
         let file = fs::File::create(&tar_path).map_err(StoreError::io("creating layer tar", &tar_path))?;
         let writer = HashingWriter { inner: io::BufWriter::with_capacity(1 << 20, file), digester: Digester::new(Algorithm::Sha256), bytes: 0 };
         let writer = match source {
-            ChangeSource::OverlayUpper(upper) => layer::pack::tar_upper_dir(upper, writer),
+            ChangeSource::OverlayUpper(upper, mount_points) => layer::pack::tar_upper_dir(upper, mount_points, writer),
             ChangeSource::Tree { root, changes } => layer::pack::tar_changes(root, changes, writer),
         }
         .map_err(StoreError::io("reading the container's changes", source.path()))?;

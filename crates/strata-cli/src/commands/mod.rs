@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, GlobalOpts};
 
+pub mod changes;
 pub mod container;
 mod error;
 pub mod image;
@@ -28,6 +29,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Info(a) => system::info(g, a),
         Command::System(cmd) => system::run(g, cmd),
         Command::Version => version::run(),
+        Command::Diff(a) => changes::diff(g, a),
+        Command::Commit(a) => changes::commit(g, a),
+        Command::Export(a) => changes::export(g, a),
         Command::Containers(c) => container::run_top(g, c),
         Command::Container(c) => container::run_group(g, c),
     }

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use super::changes::{OVERLAY_OPAQUE_XATTR, is_opaque, is_whiteout, sorted_entries};
 
-/// Writes the tar of an overlay upper dir (a container's changes) to `out`.
-pub fn tar_upper_dir<W: Write>(upper: &Path, out: W) -> io::Result<W> {
-    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+/// Writes the tar of an overlay upper dir (a container's changes) to `out`, leaving out the
+/// runtime's placeholders at `mount_points` (see `changes::is_mount_placeholder`).
+pub fn tar_upper_dir<W: Write>(upper: &Path, mount_points: &[&str], out: W) -> io::Result<W> {
+    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new(), mount_points: mount_points.iter().map(|s| s.to_string()).collect() };
     packer.tar.mode(tar::HeaderMode::Complete);
     packer.upper(upper, "")?;
     packer.tar.into_inner()
@@ -23,7 +24,7 @@ pub fn tar_upper_dir<W: Write>(upper: &Path, out: W) -> io::Result<W> {
 /// Writes the merged root filesystem of `layers` (top layer FIRST) as one tar, resolving
 /// whiteouts and opaque directories the way overlayfs would.
 pub fn tar_merged<W: Write>(layers: &[PathBuf], out: W) -> io::Result<W> {
-    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new(), mount_points: Vec::new() };
     packer.tar.mode(tar::HeaderMode::Complete);
     let dirs: Vec<PathBuf> = layers.to_vec();
     packer.merged(&dirs, "")?;
@@ -33,7 +34,7 @@ pub fn tar_merged<W: Write>(layers: &[PathBuf], out: W) -> io::Result<W> {
 /// Writes a layer tar for `changes` found by comparing trees (the vfs driver): adds and
 /// changes come from `root`, deletes become `.wh.NAME` entries.
 pub fn tar_changes<W: Write>(root: &Path, changes: &[super::changes::Change], out: W) -> io::Result<W> {
-    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new() };
+    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new(), mount_points: Vec::new() };
     packer.tar.mode(tar::HeaderMode::Complete);
     let mut sorted: Vec<&super::changes::Change> = changes.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
@@ -59,12 +60,17 @@ struct Packer<W: Write> {
     tar: tar::Builder<W>,
     /// (dev, inode) of files already written, so later names become hard links.
     links: HashMap<(u64, u64), String>,
+    mount_points: Vec<String>,
 }
 
 impl<W: Write> Packer<W> {
     fn upper(&mut self, dir: &Path, rel: &str) -> io::Result<()> {
         for (name, full, meta) in sorted_entries(dir)? {
             let path = join(rel, &name);
+            let points: Vec<&str> = self.mount_points.iter().map(String::as_str).collect();
+            if super::changes::is_mount_placeholder(&format!("/{path}"), &meta, &points) {
+                continue;
+            }
             if is_whiteout(&meta) {
                 let mut h = tar::Header::new_gnu();
                 h.set_entry_type(tar::EntryType::Regular);

@@ -96,6 +96,12 @@ pub enum Group {
     Inspect(inspect::InspectArgs),
     /// Remove all stopped containers
     Prune(manage::PruneArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(crate::commands::changes::DiffArgs),
+    /// Create a new image from a container's changes
+    Commit(crate::commands::changes::CommitArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(crate::commands::changes::ExportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -153,6 +159,9 @@ pub fn run_group(global: &GlobalOpts, cmd: Group) -> Result<ExitCode, CliError> 
         Group::Cp(a) => misc::cp(global, a),
         Group::Inspect(a) => inspect::run(global, a),
         Group::Prune(a) => manage::prune(global, a),
+        Group::Diff(a) => crate::commands::changes::diff(global, a),
+        Group::Commit(a) => crate::commands::changes::commit(global, a),
+        Group::Export(a) => crate::commands::changes::export(global, a),
     }
 }
 
