@@ -41,8 +41,10 @@ const FEATURES: &[(&str, bool)] = &[
     ("inspect", true),
     ("save", true),
     ("load", true),
-    ("run", false),
-    ("commit", false),
+    ("run", true),
+    ("diff", true),
+    ("commit", true),
+    ("export", true),
     ("build", false),
     ("push", false),
     ("pull", false),
@@ -62,10 +64,14 @@ fn cgroup_version() -> &'static str {
 pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
     let store = image::open_store(global)?;
     let images = store.image_ids().map_err(CliError::new)?.len();
+    let containers = container_users(global)?;
+    let running = containers.iter().filter(|c| c.running).count();
     let features: serde_json::Map<String, serde_json::Value> = FEATURES.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
     let data = json!({
         "ID": "",
-        "Containers": 0,
+        "Containers": containers.len(),
+        "ContainersRunning": running,
+        "ContainersStopped": containers.len() - running,
         "Images": images,
         "Driver": "overlay",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Fallback", "vfs"]],
@@ -88,7 +94,9 @@ pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
     println!("Client: strata {}", env!("CARGO_PKG_VERSION"));
     println!();
     println!("Server: (none; strata is daemonless)");
-    println!(" Containers: 0");
+    println!(" Containers: {}", containers.len());
+    println!("  Running: {running}");
+    println!("  Stopped: {}", containers.len() - running);
     println!(" Images: {images}");
     println!(" Storage Driver: overlay");
     println!("  Fallback: vfs");
