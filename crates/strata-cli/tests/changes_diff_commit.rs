@@ -24,14 +24,33 @@ fn diff_lists_each_change_as_docker_does() {
     strata_container(&s, "fig");
     let diff = s.ok(&["diff", "fig"]);
     let lines: Vec<&str> = diff.lines().collect();
-    for want in ["A /added.txt", "C /etc", "C /etc/motd", "D /etc/group", "C /etc/passwd", "C /home", "A /home/f", "C /root", "A /link", "A /hard", "A /fifo", "A /a", "A /a/b/c/d", "C /usr", "D /usr/sbin"] {
+    for want in [
+        "A /added.txt",
+        "C /etc",
+        "C /etc/motd",
+        "D /etc/group",
+        "C /etc/passwd",
+        "C /home",
+        "A /home/f",
+        "C /root",
+        "A /link",
+        "A /hard",
+        "A /fifo",
+        "A /a",
+        "A /a/b/c/d",
+        "C /usr",
+        "D /usr/sbin",
+    ] {
         assert!(lines.contains(&want), "missing {want:?} in:\n{diff}");
     }
     // Docker prints in Go map order (random); strata sorts by path, parents first.
     let mut sorted_lines = lines.clone();
     sorted_lines.sort_by(|a, b| a[2..].split('/').cmp(b[2..].split('/')));
     assert_eq!(lines, sorted_lines);
-    assert!(!diff.contains("/etc/hosts") && !diff.contains("/etc/hostname"), "runtime mount points are not changes:\n{diff}");
+    assert!(
+        !diff.contains("/etc/hosts") && !diff.contains("/etc/hostname"),
+        "runtime mount points are not changes:\n{diff}"
+    );
     let err = s.fails(&["diff", "nosuch"]);
     assert!(err.contains("No such container: nosuch"), "{err}");
     if !docker_available() {
@@ -41,7 +60,17 @@ fn diff_lists_each_change_as_docker_does() {
     let base = format!("{}:1", unique("diff-base"));
     let name = unique("diff-ctr");
     docker(&["import", busybox_tar().to_str().expect("path"), &base]);
-    docker(&["run", "--name", &name, "--network", "none", &base, "sh", "-c", FILE_OPS]);
+    docker(&[
+        "run",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        &base,
+        "sh",
+        "-c",
+        FILE_OPS,
+    ]);
     let theirs = docker(&["diff", &name]);
     let _ = Command::new("docker").args(["rm", "-f", &name]).output();
     let _ = Command::new("docker").args(["rmi", "-f", &base]).output();
@@ -51,7 +80,17 @@ fn diff_lists_each_change_as_docker_does() {
 
 fn tar_listing(bytes: &[u8]) -> Vec<String> {
     let mut a = tar::Archive::new(bytes);
-    let mut names: Vec<String> = a.entries().expect("tar").map(|e| e.expect("entry").path().expect("path").display().to_string()).collect();
+    let mut names: Vec<String> = a
+        .entries()
+        .expect("tar")
+        .map(|e| {
+            e.expect("entry")
+                .path()
+                .expect("path")
+                .display()
+                .to_string()
+        })
+        .collect();
     names.sort();
     names
 }
@@ -67,7 +106,8 @@ fn top_layer_entries(archive: &[u8]) -> Vec<String> {
         std::io::Read::read_to_end(&mut e, &mut buf).expect("read");
         files.insert(name, buf);
     }
-    let manifest: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).expect("manifest");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files["manifest.json"]).expect("manifest");
     let layers = manifest[0]["Layers"].as_array().expect("layers");
     let top = layers.last().and_then(|l| l.as_str()).expect("top layer");
     tar_listing(&files[top])
@@ -77,19 +117,58 @@ fn top_layer_entries(archive: &[u8]) -> Vec<String> {
 fn commit_makes_a_layer_docker_agrees_with_and_the_image_runs() {
     let s = Strata::new();
     strata_container(&s, "fig");
-    let id = s.ok(&["commit", "-m", "add files", "-a", "me", "-c", "CMD [\"cat\", \"/added.txt\"]", "fig", "ourfig"]);
+    let id = s.ok(&[
+        "commit",
+        "-m",
+        "add files",
+        "-a",
+        "me",
+        "-c",
+        "CMD [\"cat\", \"/added.txt\"]",
+        "fig",
+        "ourfig",
+    ]);
     assert!(id.starts_with("sha256:"), "{id}");
     assert_eq!(s.ok(&["run", "--rm", "ourfig"]), "new\n");
     let out = s.run(&["run", "--rm", "ourfig", "cat", "/etc/group"]);
-    assert!(!out.status.success(), "a deleted file stays deleted in the child image");
-    let history = s.ok(&["history", "--format", "{{.CreatedBy}}|{{.Comment}}", "ourfig"]);
-    assert!(history.lines().next().expect("top row").ends_with("|add files"), "{history}");
-    assert_eq!(s.ok(&["inspect", "-f", "{{.Author}} {{json .Config.Cmd}}", "ourfig"]), "me [\"cat\",\"/added.txt\"]\n");
-    assert_eq!(s.ok(&["inspect", "-f", "{{len .RootFS.Layers}}", "ourfig"]), "2\n");
+    assert!(
+        !out.status.success(),
+        "a deleted file stays deleted in the child image"
+    );
+    let history = s.ok(&[
+        "history",
+        "--format",
+        "{{.CreatedBy}}|{{.Comment}}",
+        "ourfig",
+    ]);
+    assert!(
+        history
+            .lines()
+            .next()
+            .expect("top row")
+            .ends_with("|add files"),
+        "{history}"
+    );
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "-f",
+            "{{.Author}} {{json .Config.Cmd}}",
+            "ourfig"
+        ]),
+        "me [\"cat\",\"/added.txt\"]\n"
+    );
+    assert_eq!(
+        s.ok(&["inspect", "-f", "{{len .RootFS.Layers}}", "ourfig"]),
+        "2\n"
+    );
     let err = s.fails(&["commit", "-c", "RUN echo", "fig", "bad"]);
     assert!(err.contains("run is not a valid change command"), "{err}");
     assert!(s.fails(&["inspect", "bad"]).contains("No such"));
-    assert!(s.fails(&["commit", "nosuch"]).contains("No such container: nosuch"));
+    assert!(
+        s.fails(&["commit", "nosuch"])
+            .contains("No such container: nosuch")
+    );
 
     if !docker_available() {
         eprintln!("skipping the docker comparison: no Docker daemon");
@@ -103,13 +182,27 @@ fn commit_makes_a_layer_docker_agrees_with_and_the_image_runs() {
     let ours_tagged = dir.path().join("ours-tagged.tar");
     s.ok(&["save", "-o", ours_tagged.to_str().expect("path"), &tag]);
     docker(&["load", "-i", ours_tagged.to_str().expect("path")]);
-    assert_eq!(docker(&["run", "--rm", "--network", "none", &tag]), "new\n", "a strata commit runs in docker");
+    assert_eq!(
+        docker(&["run", "--rm", "--network", "none", &tag]),
+        "new\n",
+        "a strata commit runs in docker"
+    );
 
     let base = format!("{}:1", unique("commit-base"));
     let name = unique("commit-ctr");
     let theirs_tag = format!("{}:1", unique("docker-commit"));
     docker(&["import", busybox_tar().to_str().expect("path"), &base]);
-    docker(&["run", "--name", &name, "--network", "none", &base, "sh", "-c", FILE_OPS]);
+    docker(&[
+        "run",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        &base,
+        "sh",
+        "-c",
+        FILE_OPS,
+    ]);
     docker(&["commit", &name, &theirs_tag]);
     let theirs = dir.path().join("theirs.tar");
     docker(&["save", "-o", theirs.to_str().expect("path"), &theirs_tag]);
@@ -121,7 +214,10 @@ fn commit_makes_a_layer_docker_agrees_with_and_the_image_runs() {
     }
     let ours_entries = top_layer_entries(&std::fs::read(&ours).expect("read"));
     let theirs_entries = top_layer_entries(&std::fs::read(&theirs).expect("read"));
-    assert_eq!(ours_entries, theirs_entries, "the committed layer holds the same entries as docker's");
+    assert_eq!(
+        ours_entries, theirs_entries,
+        "the committed layer holds the same entries as docker's"
+    );
 }
 
 #[test]
@@ -129,16 +225,29 @@ fn export_lists_what_docker_exports() {
     let s = Strata::new();
     strata_container(&s, "fig");
     let out = s.cmd().args(["export", "fig"]).output().expect("export");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ours = tar_listing(&out.stdout);
-    assert!(ours.contains(&"added.txt".to_string()) && !ours.contains(&"etc/group".to_string()), "{ours:?}");
-    assert!(!ours.iter().any(|n| n.contains(".wh.")), "no whiteouts in an export");
+    assert!(
+        ours.contains(&"added.txt".to_string()) && !ours.contains(&"etc/group".to_string()),
+        "{ours:?}"
+    );
+    assert!(
+        !ours.iter().any(|n| n.contains(".wh.")),
+        "no whiteouts in an export"
+    );
     // Squash by export: import it again as one layer.
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("fig.tar");
     s.ok(&["export", "-o", file.to_str().expect("path"), "fig"]);
     s.ok(&["image", "import", file.to_str().expect("path"), "flat:1"]);
-    assert_eq!(s.ok(&["inspect", "-f", "{{len .RootFS.Layers}}", "flat:1"]), "1\n");
+    assert_eq!(
+        s.ok(&["inspect", "-f", "{{len .RootFS.Layers}}", "flat:1"]),
+        "1\n"
+    );
     assert_eq!(s.ok(&["run", "--rm", "flat:1", "cat", "/home/f"]), "x\n");
 
     if !docker_available() {
@@ -148,12 +257,43 @@ fn export_lists_what_docker_exports() {
     let base = format!("{}:1", unique("export-base"));
     let name = unique("export-ctr");
     docker(&["import", busybox_tar().to_str().expect("path"), &base]);
-    docker(&["run", "--name", &name, "--network", "none", &base, "sh", "-c", FILE_OPS]);
-    let theirs = Command::new("docker").args(["export", &name]).output().expect("docker export");
+    docker(&[
+        "run",
+        "--name",
+        &name,
+        "--network",
+        "none",
+        &base,
+        "sh",
+        "-c",
+        FILE_OPS,
+    ]);
+    let theirs = Command::new("docker")
+        .args(["export", &name])
+        .output()
+        .expect("docker export");
     let _ = Command::new("docker").args(["rm", "-f", &name]).output();
     let _ = Command::new("docker").args(["rmi", "-f", &base]).output();
     // Docker adds the mount points it manages (/.dockerenv, /etc/hosts, ...) to every export.
-    let docker_only = ["./", ".dockerenv", "dev/", "dev/console", "dev/pts/", "dev/shm/", "etc/hostname", "etc/hosts", "etc/mtab", "etc/resolv.conf", "proc/", "sys/"];
-    let normalize = |names: Vec<String>| names.into_iter().filter(|n| !docker_only.contains(&n.as_str())).collect::<Vec<_>>();
+    let docker_only = [
+        "./",
+        ".dockerenv",
+        "dev/",
+        "dev/console",
+        "dev/pts/",
+        "dev/shm/",
+        "etc/hostname",
+        "etc/hosts",
+        "etc/mtab",
+        "etc/resolv.conf",
+        "proc/",
+        "sys/",
+    ];
+    let normalize = |names: Vec<String>| {
+        names
+            .into_iter()
+            .filter(|n| !docker_only.contains(&n.as_str()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(normalize(ours), normalize(tar_listing(&theirs.stdout)));
 }

@@ -56,19 +56,29 @@ fn fixed_archive(dir: &Path) -> PathBuf {
     add(&format!("{}.json", sha(&config)), &config);
     add("l1/layer.tar", &l1);
     add("l2/layer.tar", &l2);
-    add("manifest.json", &serde_json::to_vec(&manifest).expect("json"));
+    add(
+        "manifest.json",
+        &serde_json::to_vec(&manifest).expect("json"),
+    );
     let path = dir.join("golden.tar");
     std::fs::write(&path, b.into_inner().expect("tar")).expect("write");
     path
 }
 
 fn check_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).expect("update golden");
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}; run with UPDATE_GOLDEN=1", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run with UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
     assert_eq!(actual, expected, "output differs from {}", path.display());
 }
 
@@ -76,16 +86,58 @@ fn check_golden(name: &str, actual: &str) {
 fn output_formats_match_the_golden_files() {
     let s = Strata::new();
     let dir = tempfile::tempdir().expect("tmp");
-    s.ok(&["load", "-i", fixed_archive(dir.path()).to_str().expect("path")]);
+    s.ok(&[
+        "load",
+        "-i",
+        fixed_archive(dir.path()).to_str().expect("path"),
+    ]);
     s.ok(&["tag", "golden/app:1.0", "localhost:5000/golden:latest"]);
 
-    check_golden("images.txt", &s.ok(&["images", "--format", "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}"]));
-    check_golden("images-digests-no-trunc.txt", &s.ok(&["images", "--digests", "--no-trunc", "--format", "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedAt}}"]));
-    check_golden("history.txt", &s.ok(&["history", "-H=false", "golden/app:1.0"]));
-    check_golden("history-no-trunc.txt", &s.ok(&["history", "--no-trunc", "--format", "table {{.ID}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", "golden/app:1.0"]));
-    check_golden("history-human-sizes.txt", &s.ok(&["history", "--format", "{{.Size}}|{{.CreatedBy}}", "golden/app:1.0"]));
+    check_golden(
+        "images.txt",
+        &s.ok(&[
+            "images",
+            "--format",
+            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}",
+        ]),
+    );
+    check_golden(
+        "images-digests-no-trunc.txt",
+        &s.ok(&[
+            "images",
+            "--digests",
+            "--no-trunc",
+            "--format",
+            "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedAt}}",
+        ]),
+    );
+    check_golden(
+        "history.txt",
+        &s.ok(&["history", "-H=false", "golden/app:1.0"]),
+    );
+    check_golden(
+        "history-no-trunc.txt",
+        &s.ok(&[
+            "history",
+            "--no-trunc",
+            "--format",
+            "table {{.ID}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+            "golden/app:1.0",
+        ]),
+    );
+    check_golden(
+        "history-human-sizes.txt",
+        &s.ok(&[
+            "history",
+            "--format",
+            "{{.Size}}|{{.CreatedBy}}",
+            "golden/app:1.0",
+        ]),
+    );
     let root = s.root.path().display().to_string();
-    let inspect = s.ok(&["image", "inspect", "golden/app:1.0"]).replace(&root, "<root>");
+    let inspect = s
+        .ok(&["image", "inspect", "golden/app:1.0"])
+        .replace(&root, "<root>");
     let inspect = regex_like_replace(&inspect, "\"LastTagTime\": \"", "\"");
     check_golden("inspect.json", &inspect);
     check_golden("inspect-format.txt", &s.ok(&["inspect", "-f", "{{json .Config}}\n{{join .RepoTags \" \"}}\n{{range .RootFS.Layers}}{{println .}}{{end}}{{.Size}} {{upper .Os}}", "golden/app:1.0"]));

@@ -14,7 +14,8 @@ use crate::layer;
 use crate::store::Store;
 
 /// sha256 of an empty tar (two zero blocks): Docker's "empty layer".
-pub const EMPTY_LAYER_DIFF_ID: &str = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+pub const EMPTY_LAYER_DIFF_ID: &str =
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
 #[derive(Debug, Clone, Default)]
 pub struct CommitOptions {
@@ -34,7 +35,10 @@ pub enum ChangeSource<'a> {
     /// empty placeholders are not changes.
     OverlayUpper(&'a Path, &'a [&'a str]),
     /// The vfs driver: the container's full root and its changes against the image.
-    Tree { root: &'a Path, changes: &'a [layer::changes::Change] },
+    Tree {
+        root: &'a Path,
+        changes: &'a [layer::changes::Change],
+    },
 }
 
 impl ChangeSource<'_> {
@@ -67,23 +71,49 @@ impl<W: Write> Write for HashingWriter<W> {
 
 impl Store {
     /// Writes a container's changes as a layer tar in staging; returns its path and diff ID.
-    fn stage_layer_tar(&self, source: &ChangeSource<'_>, staging: &Path) -> Result<(PathBuf, Digest)> {
+    fn stage_layer_tar(
+        &self,
+        source: &ChangeSource<'_>,
+        staging: &Path,
+    ) -> Result<(PathBuf, Digest)> {
         let tar_path = staging.join("changes.tar");
-        let file = fs::File::create(&tar_path).map_err(StoreError::io("creating layer tar", &tar_path))?;
-        let writer = HashingWriter { inner: io::BufWriter::with_capacity(1 << 20, file), digester: Digester::new(Algorithm::Sha256), bytes: 0 };
+        let file =
+            fs::File::create(&tar_path).map_err(StoreError::io("creating layer tar", &tar_path))?;
+        let writer = HashingWriter {
+            inner: io::BufWriter::with_capacity(1 << 20, file),
+            digester: Digester::new(Algorithm::Sha256),
+            bytes: 0,
+        };
         let writer = match source {
-            ChangeSource::OverlayUpper(upper, mount_points) => layer::pack::tar_upper_dir(upper, mount_points, writer),
+            ChangeSource::OverlayUpper(upper, mount_points) => {
+                layer::pack::tar_upper_dir(upper, mount_points, writer)
+            }
             ChangeSource::Tree { root, changes } => layer::pack::tar_changes(root, changes, writer),
         }
-        .map_err(StoreError::io("reading the container's changes", source.path()))?;
-        let HashingWriter { inner, digester, .. } = writer;
-        let file = inner.into_inner().map_err(|e| StoreError::Io { context: "writing layer tar", path: tar_path.clone(), source: e.into_error() })?;
-        file.sync_all().map_err(StoreError::io("syncing layer tar", &tar_path))?;
+        .map_err(StoreError::io(
+            "reading the container's changes",
+            source.path(),
+        ))?;
+        let HashingWriter {
+            inner, digester, ..
+        } = writer;
+        let file = inner.into_inner().map_err(|e| StoreError::Io {
+            context: "writing layer tar",
+            path: tar_path.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all()
+            .map_err(StoreError::io("syncing layer tar", &tar_path))?;
         Ok((tar_path, digester.finish()))
     }
 
     /// Commits a container's changes on top of image `parent`. Returns the new image ID.
-    pub fn commit(&self, parent: &Digest, source: &ChangeSource<'_>, opts: &CommitOptions) -> Result<Digest> {
+    pub fn commit(
+        &self,
+        parent: &Digest,
+        source: &ChangeSource<'_>,
+        opts: &CommitOptions,
+    ) -> Result<Digest> {
         let mut new_config = opts.container_config.clone();
         apply_changes(&mut new_config, &opts.changes)?;
         let base = self.image(parent)?;
@@ -101,7 +131,12 @@ impl Store {
         config.history.push(History {
             created: Some(created.clone()),
             author: opts.author.clone(),
-            created_by: opts.container_config.cmd.clone().unwrap_or_default().join(" "),
+            created_by: opts
+                .container_config
+                .cmd
+                .clone()
+                .unwrap_or_default()
+                .join(" "),
             comment: opts.message.clone(),
             empty_layer: empty,
         });
@@ -111,7 +146,8 @@ impl Store {
         config.container = opts.container_id.clone();
         config.container_config = Some(opts.container_config.clone());
         config.config = Some(new_config);
-        let raw = serde_json::to_vec(&config).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
+        let raw =
+            serde_json::to_vec(&config).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
         let id = self.create_image(&raw, Some(parent.clone()))?;
         if let Some(r) = &opts.reference {
             let mut repos = self.read_repositories()?;

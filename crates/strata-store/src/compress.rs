@@ -61,7 +61,13 @@ mod tests {
         xz.write_all(&data).expect("xz");
         let xz = xz.finish().expect("xz");
         let zs = zstd::encode_all(&data[..], 1).expect("zstd");
-        for (bytes, kind) in [(gz, Compression::Gzip), (bz, Compression::Bzip2), (xz, Compression::Xz), (zs, Compression::Zstd), (data.clone(), Compression::None)] {
+        for (bytes, kind) in [
+            (gz, Compression::Gzip),
+            (bz, Compression::Bzip2),
+            (xz, Compression::Xz),
+            (zs, Compression::Zstd),
+            (data.clone(), Compression::None),
+        ] {
             let (mut r, found) = decompressed(&bytes[..]).expect("open");
             assert_eq!(found, kind);
             let mut out = Vec::new();

@@ -30,7 +30,11 @@ pub struct ImageConfig {
     pub history: Vec<History>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub os: String,
-    #[serde(default, rename = "os.version", skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
     #[serde(default)]
     pub rootfs: RootFs,
@@ -45,7 +49,6 @@ impl ImageConfig {
             .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
             .map(|t| t.with_timezone(&Utc))
     }
-
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -62,7 +65,10 @@ fn layers_type() -> String {
 
 impl Default for RootFs {
     fn default() -> Self {
-        RootFs { kind: layers_type(), diff_ids: Vec::new() }
+        RootFs {
+            kind: layers_type(),
+            diff_ids: Vec::new(),
+        }
     }
 }
 
@@ -177,7 +183,11 @@ pub fn go_rfc3339_nano(t: DateTime<Utc>) -> String {
     match s.split_once('.') {
         Some((secs, frac)) => {
             let digits = frac.trim_end_matches('Z').trim_end_matches('0');
-            if digits.is_empty() { format!("{secs}Z") } else { format!("{secs}.{digits}Z") }
+            if digits.is_empty() {
+                format!("{secs}Z")
+            } else {
+                format!("{secs}.{digits}Z")
+            }
         }
         None => s,
     }
@@ -211,9 +221,13 @@ mod tests {
 
     #[test]
     fn go_time_format_trims_zeros() {
-        let t = DateTime::parse_from_rfc3339("2024-01-01T00:00:00.120Z").expect("time").with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2024-01-01T00:00:00.120Z")
+            .expect("time")
+            .with_timezone(&Utc);
         assert_eq!(go_rfc3339_nano(t), "2024-01-01T00:00:00.12Z");
-        let t = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z").expect("time").with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc);
         assert_eq!(go_rfc3339_nano(t), "2024-01-01T00:00:00Z");
     }
 }

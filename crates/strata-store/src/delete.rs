@@ -40,7 +40,12 @@ fn short(s: &str) -> &str {
 
 impl Store {
     /// `rmi INPUT`.
-    pub fn remove_image(&self, input: &str, opts: RemoveOptions, users: &[ImageUser]) -> Result<Vec<DeleteEvent>> {
+    pub fn remove_image(
+        &self,
+        input: &str,
+        opts: RemoveOptions,
+        users: &[ImageUser],
+    ) -> Result<Vec<DeleteEvent>> {
         let _lock = self.lock()?;
         let id = self.resolve_image(input)?;
         let mut events = Vec::new();
@@ -96,34 +101,69 @@ impl Store {
         Ok(events)
     }
 
-    fn delete_conflict(&self, id: &Digest, force: bool, users: &[ImageUser]) -> Result<Option<StoreError>> {
+    fn delete_conflict(
+        &self,
+        id: &Digest,
+        force: bool,
+        users: &[ImageUser],
+    ) -> Result<Option<StoreError>> {
         let conflict = |hard: bool, what: String| {
-            let how = if hard { "cannot be forced" } else { "must be forced" };
-            StoreError::Conflict(format!("conflict: unable to delete {} ({how}) - {what}", short(id.hex())))
+            let how = if hard {
+                "cannot be forced"
+            } else {
+                "must be forced"
+            };
+            StoreError::Conflict(format!(
+                "conflict: unable to delete {} ({how}) - {what}",
+                short(id.hex())
+            ))
         };
         if !self.children(id)?.is_empty() {
-            return Ok(Some(conflict(true, "image has dependent child images".into())));
+            return Ok(Some(conflict(
+                true,
+                "image has dependent child images".into(),
+            )));
         }
         if let Some(u) = users.iter().find(|u| &u.image_id == id && u.running) {
-            return Ok(Some(conflict(true, format!("image is being used by running container {}", short(&u.container_id)))));
+            return Ok(Some(conflict(
+                true,
+                format!(
+                    "image is being used by running container {}",
+                    short(&u.container_id)
+                ),
+            )));
         }
         if !force {
             if let Some(u) = users.iter().find(|u| &u.image_id == id) {
-                return Ok(Some(conflict(false, format!("image is being used by stopped container {}", short(&u.container_id)))));
+                return Ok(Some(conflict(
+                    false,
+                    format!(
+                        "image is being used by stopped container {}",
+                        short(&u.container_id)
+                    ),
+                )));
             }
         }
         Ok(None)
     }
 
     /// Deletes an untagged image; `quiet` turns a conflict into "keep it" (as after an untag).
-    fn delete_image_quietly_or(&self, id: &Digest, opts: RemoveOptions, users: &[ImageUser], quiet: bool, events: &mut Vec<DeleteEvent>) -> Result<()> {
+    fn delete_image_quietly_or(
+        &self,
+        id: &Digest,
+        opts: RemoveOptions,
+        users: &[ImageUser],
+        quiet: bool,
+        events: &mut Vec<DeleteEvent>,
+    ) -> Result<()> {
         if let Some(err) = self.delete_conflict(id, opts.force, users)? {
             return if quiet { Ok(()) } else { Err(err) };
         }
         let image = self.image(id)?;
         self.delete_untagged(&image, events)?;
         if let (Some(parent), false) = (image.record.parent.clone(), opts.no_prune) {
-            let parent_untagged = self.image_exists(&parent) && self.references(&parent)?.is_empty();
+            let parent_untagged =
+                self.image_exists(&parent) && self.references(&parent)?.is_empty();
             if parent_untagged {
                 self.delete_image_quietly_or(&parent, opts, users, true, events)?;
             }
@@ -132,7 +172,11 @@ impl Store {
     }
 
     /// Removes the record and config of an image that has no references, then its unused layers.
-    pub(crate) fn delete_untagged(&self, image: &Image, events: &mut Vec<DeleteEvent>) -> Result<()> {
+    pub(crate) fn delete_untagged(
+        &self,
+        image: &Image,
+        events: &mut Vec<DeleteEvent>,
+    ) -> Result<()> {
         self.remove_record(&image.id)?;
         let blob = self.blob_path(&image.id);
         let _ = fs::remove_file(&blob);
@@ -170,7 +214,12 @@ impl Store {
 
     /// `image prune`: dangling images (no references, no children), or with `all` every image
     /// no container uses. Returns the events and the bytes reclaimed.
-    pub fn prune_images(&self, all: bool, users: &[ImageUser], keep: impl Fn(&Image) -> bool) -> Result<(Vec<DeleteEvent>, u64)> {
+    pub fn prune_images(
+        &self,
+        all: bool,
+        users: &[ImageUser],
+        keep: impl Fn(&Image) -> bool,
+    ) -> Result<(Vec<DeleteEvent>, u64)> {
         let _lock = self.lock()?;
         let mut events = Vec::new();
         let mut reclaimed = 0u64;
@@ -178,7 +227,9 @@ impl Store {
         loop {
             let mut progressed = false;
             for (image, refs) in self.list_images()? {
-                if users.iter().any(|u| u.image_id == image.id) || !self.children(&image.id)?.is_empty() {
+                if users.iter().any(|u| u.image_id == image.id)
+                    || !self.children(&image.id)?.is_empty()
+                {
                     continue;
                 }
                 if (!all && !refs.is_empty()) || keep(&image) {
@@ -193,7 +244,16 @@ impl Store {
                 let before = self.layer_bytes(&image);
                 let mut local = Vec::new();
                 self.delete_untagged(&image, &mut local)?;
-                reclaimed += local.iter().skip(1).filter_map(|e| match e { DeleteEvent::Deleted(d) => before.iter().find(|(c, _)| c == d).map(|(_, s)| *s), _ => None }).sum::<u64>();
+                reclaimed += local
+                    .iter()
+                    .skip(1)
+                    .filter_map(|e| match e {
+                        DeleteEvent::Deleted(d) => {
+                            before.iter().find(|(c, _)| c == d).map(|(_, s)| *s)
+                        }
+                        _ => None,
+                    })
+                    .sum::<u64>();
                 events.extend(local);
                 progressed = true;
             }
@@ -205,7 +265,11 @@ impl Store {
     }
 
     fn layer_bytes(&self, image: &Image) -> Vec<(Digest, u64)> {
-        image.chain_ids().into_iter().filter_map(|c| self.layer_meta(&c).ok().map(|m| (c, m.size))).collect()
+        image
+            .chain_ids()
+            .into_iter()
+            .filter_map(|c| self.layer_meta(&c).ok().map(|m| (c, m.size)))
+            .collect()
     }
 }
 

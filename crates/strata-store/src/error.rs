@@ -17,23 +17,45 @@ pub enum StoreError {
     #[error("unpacking layer: {0}")]
     Unpack(#[from] UnpackError),
     #[error("invalid diffID for layer {index}: expected {expected}, got {actual}")]
-    DiffIdMismatch { index: usize, expected: Digest, actual: Digest },
+    DiffIdMismatch {
+        index: usize,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("digest mismatch for {path}: expected {expected}, got {actual}")]
-    DigestMismatch { path: String, expected: Digest, actual: Digest },
+    DigestMismatch {
+        path: String,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("invalid archive: {0}")]
     InvalidArchive(String),
     #[error("invalid image config {id}: {source}")]
-    BadConfig { id: String, source: serde_json::Error },
+    BadConfig {
+        id: String,
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     InvalidChange(String),
     #[error("{context} ({path}): {source}")]
-    Io { context: &'static str, path: PathBuf, source: io::Error },
+    Io {
+        context: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
 }
 
 impl StoreError {
-    pub(crate) fn io(context: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> StoreError {
+    pub(crate) fn io(
+        context: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> StoreError {
         let path = path.into();
-        move |source| StoreError::Io { context, path, source }
+        move |source| StoreError::Io {
+            context,
+            path,
+            source,
+        }
     }
 }
 

@@ -50,19 +50,29 @@ impl Store {
     /// record is written last, so a killed command never leaves a half-made image behind.
     /// Returns the image ID (the config digest).
     pub fn create_image(&self, raw_config: &[u8], parent: Option<Digest>) -> Result<Digest> {
-        let config: ImageConfig = serde_json::from_slice(raw_config)
-            .map_err(|e| StoreError::BadConfig { id: "(new)".into(), source: e })?;
+        let config: ImageConfig =
+            serde_json::from_slice(raw_config).map_err(|e| StoreError::BadConfig {
+                id: "(new)".into(),
+                source: e,
+            })?;
         for chain in layer::chain_ids(&config.rootfs.diff_ids) {
             if !self.layer_exists(&chain) {
-                return Err(StoreError::InvalidArchive(format!("layer {chain} is not in the store")));
+                return Err(StoreError::InvalidArchive(format!(
+                    "layer {chain} is not in the store"
+                )));
             }
         }
         let id = self.put_blob(raw_config)?;
         let path = self.record_path(&id);
         if !path.exists() {
-            let record = ImageRecord { parent, last_tag_time: None };
-            let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
-            atomic::write_file(&path, &bytes).map_err(StoreError::io("writing image record", &path))?;
+            let record = ImageRecord {
+                parent,
+                last_tag_time: None,
+            };
+            let bytes = serde_json::to_vec(&record)
+                .map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
+            atomic::write_file(&path, &bytes)
+                .map_err(StoreError::io("writing image record", &path))?;
         }
         Ok(id)
     }
@@ -70,13 +80,17 @@ impl Store {
     pub(crate) fn read_record(&self, id: &Digest) -> Result<ImageRecord> {
         let path = self.record_path(id);
         let bytes = fs::read(&path).map_err(|_| StoreError::ImageNotFound(id.to_string()))?;
-        serde_json::from_slice(&bytes).map_err(|e| StoreError::BadConfig { id: id.to_string(), source: e })
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::BadConfig {
+            id: id.to_string(),
+            source: e,
+        })
     }
 
     pub(crate) fn touch_tag_time(&self, id: &Digest) -> Result<()> {
         let mut record = self.read_record(id)?;
         record.last_tag_time = Some(go_rfc3339_nano(chrono::Utc::now()));
-        let bytes = serde_json::to_vec(&record).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(&record).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
         let path = self.record_path(id);
         atomic::write_file(&path, &bytes).map_err(StoreError::io("writing image record", &path))
     }
@@ -89,8 +103,16 @@ impl Store {
     pub fn image(&self, id: &Digest) -> Result<Image> {
         let record = self.read_record(id)?;
         let raw_config = self.get_blob(id)?;
-        let config = serde_json::from_slice(&raw_config).map_err(|e| StoreError::BadConfig { id: id.to_string(), source: e })?;
-        Ok(Image { id: id.clone(), config, raw_config, record })
+        let config = serde_json::from_slice(&raw_config).map_err(|e| StoreError::BadConfig {
+            id: id.to_string(),
+            source: e,
+        })?;
+        Ok(Image {
+            id: id.clone(),
+            config,
+            raw_config,
+            record,
+        })
     }
 
     /// Every image ID in the store.
@@ -114,7 +136,11 @@ impl Store {
     pub fn resolve_image(&self, input: &str) -> Result<Digest> {
         match ImageRef::parse(input)? {
             ImageRef::Id(id) => {
-                if self.image_exists(&id) { Ok(id) } else { Err(StoreError::ImageNotFound(input.to_owned())) }
+                if self.image_exists(&id) {
+                    Ok(id)
+                } else {
+                    Err(StoreError::ImageNotFound(input.to_owned()))
+                }
             }
             ImageRef::Named(named) => {
                 let named = named.with_default_tag();
@@ -136,18 +162,28 @@ impl Store {
         let hex = input.strip_prefix("sha256:").unwrap_or(input);
         is_short_id_prefix(hex) && id.hex().starts_with(hex) && {
             match ImageRef::parse(input) {
-                Ok(ImageRef::Named(n)) => self.read_repositories().ok().and_then(|r| r.get(&n.with_default_tag()).cloned()).is_none(),
+                Ok(ImageRef::Named(n)) => self
+                    .read_repositories()
+                    .ok()
+                    .and_then(|r| r.get(&n.with_default_tag()).cloned())
+                    .is_none(),
                 _ => true,
             }
         }
     }
 
     fn find_by_prefix(&self, prefix: &str) -> Result<Option<Digest>> {
-        let matches: Vec<Digest> = self.image_ids()?.into_iter().filter(|id| id.hex().starts_with(prefix)).collect();
+        let matches: Vec<Digest> = self
+            .image_ids()?
+            .into_iter()
+            .filter(|id| id.hex().starts_with(prefix))
+            .collect();
         match matches.len() {
             0 => Ok(None),
             1 => Ok(matches.into_iter().next()),
-            _ => Err(StoreError::Conflict(format!("multiple IDs found with provided prefix: {prefix}"))),
+            _ => Err(StoreError::Conflict(format!(
+                "multiple IDs found with provided prefix: {prefix}"
+            ))),
         }
     }
 
@@ -163,7 +199,11 @@ impl Store {
     /// The unpacked layer directories of an image, bottom layer first (overlay lowerdirs).
     pub fn layer_dirs(&self, id: &Digest) -> Result<Vec<std::path::PathBuf>> {
         let image = self.image(id)?;
-        Ok(image.chain_ids().iter().map(|c| self.layer_diff_dir(c)).collect())
+        Ok(image
+            .chain_ids()
+            .iter()
+            .map(|c| self.layer_diff_dir(c))
+            .collect())
     }
 
     /// IDs of the images whose parent is `id`.

@@ -16,7 +16,11 @@ pub struct StoreLock {
 
 impl StoreLock {
     pub(crate) fn exclusive(path: &Path) -> io::Result<StoreLock> {
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
         flock(&file, FlockOperation::LockExclusive)?;
         Ok(StoreLock { _file: file })
     }

@@ -30,7 +30,12 @@ impl Store {
     pub fn open(root: impl AsRef<Path>) -> Result<Store> {
         let root = root.as_ref().to_path_buf();
         let store = Store { root };
-        for dir in [store.blobs_dir(), store.layers_dir(), store.images_dir(), store.tmp_dir()] {
+        for dir in [
+            store.blobs_dir(),
+            store.layers_dir(),
+            store.images_dir(),
+            store.tmp_dir(),
+        ] {
             fs::create_dir_all(&dir).map_err(StoreError::io("creating store directory", &dir))?;
         }
         store.remove_dead_staging();
@@ -57,7 +62,10 @@ impl Store {
         self.root.join("repositories.json")
     }
     pub(crate) fn blob_path(&self, d: &Digest) -> PathBuf {
-        self.root.join("blobs").join(d.algorithm().name()).join(d.hex())
+        self.root
+            .join("blobs")
+            .join(d.algorithm().name())
+            .join(d.hex())
     }
     pub(crate) fn layer_path(&self, chain_id: &Digest) -> PathBuf {
         self.layers_dir().join(chain_id.hex())
@@ -74,14 +82,22 @@ impl Store {
         tempfile::Builder::new()
             .prefix(&format!("{}-", std::process::id()))
             .tempdir_in(self.tmp_dir())
-            .map_err(StoreError::io("creating a staging directory", self.tmp_dir()))
+            .map_err(StoreError::io(
+                "creating a staging directory",
+                self.tmp_dir(),
+            ))
     }
 
     fn remove_dead_staging(&self) {
-        let Ok(entries) = fs::read_dir(self.tmp_dir()) else { return };
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else {
+            return;
+        };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let pid = name.to_str().and_then(|n| n.split('-').next()).and_then(|p| p.parse::<u32>().ok());
+            let pid = name
+                .to_str()
+                .and_then(|n| n.split('-').next())
+                .and_then(|p| p.parse::<u32>().ok());
             if let Some(pid) = pid {
                 if !Path::new(&format!("/proc/{pid}")).exists() {
                     tracing::debug!(path = %entry.path().display(), "removing staging of a dead process");
@@ -109,7 +125,11 @@ impl Store {
         d.update(&bytes);
         let actual = d.finish();
         if &actual != digest {
-            return Err(StoreError::DigestMismatch { path: path.display().to_string(), expected: digest.clone(), actual });
+            return Err(StoreError::DigestMismatch {
+                path: path.display().to_string(),
+                expected: digest.clone(),
+                actual,
+            });
         }
         Ok(bytes)
     }
@@ -117,8 +137,9 @@ impl Store {
     pub fn layer_meta(&self, chain_id: &Digest) -> Result<LayerMeta> {
         let path = self.layer_path(chain_id).join("meta.json");
         let bytes = fs::read(&path).map_err(StoreError::io("reading layer metadata", &path))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::InvalidArchive(format!("corrupt layer metadata {}: {e}", path.display())))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::InvalidArchive(format!("corrupt layer metadata {}: {e}", path.display()))
+        })
     }
 
     pub fn layer_exists(&self, chain_id: &Digest) -> bool {
@@ -138,23 +159,47 @@ impl Store {
     /// Reads one uncompressed layer tar from `reader`, keeps its bytes, unpacks it, and registers
     /// it on top of `parent` (a chain ID). With `expected`, the diff ID must match or nothing is
     /// kept. Registering a layer that already exists is cheap and returns the existing one.
-    pub fn register_layer(&self, parent: Option<&Digest>, reader: impl Read, expected: Option<&Digest>) -> Result<LayerMeta> {
+    pub fn register_layer(
+        &self,
+        parent: Option<&Digest>,
+        reader: impl Read,
+        expected: Option<&Digest>,
+    ) -> Result<LayerMeta> {
         let staging = self.staging()?;
         let diff = staging.path().join("diff");
         fs::create_dir(&diff).map_err(StoreError::io("creating layer directory", &diff))?;
         let tar_path = staging.path().join("layer.tar");
-        let file = fs::File::create(&tar_path).map_err(StoreError::io("creating layer tar", &tar_path))?;
-        let mut tee = HashingTee { inner: reader, digester: Some(Digester::new(Algorithm::Sha256)), copy: io::BufWriter::with_capacity(1 << 20, file), bytes: 0 };
+        let file =
+            fs::File::create(&tar_path).map_err(StoreError::io("creating layer tar", &tar_path))?;
+        let mut tee = HashingTee {
+            inner: reader,
+            digester: Some(Digester::new(Algorithm::Sha256)),
+            copy: io::BufWriter::with_capacity(1 << 20, file),
+            bytes: 0,
+        };
         unpack::unpack_layer(&mut tee, &diff)?;
         // The diff ID covers the whole stream, including the zero blocks after the last entry.
         io::copy(&mut tee, &mut io::sink()).map_err(StoreError::io("reading layer", &tar_path))?;
         let tar_size = tee.bytes;
-        let diff_id = tee.digester.take().map(Digester::finish).ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
-        let file = tee.copy.into_inner().map_err(|e| StoreError::Io { context: "writing layer tar", path: tar_path.clone(), source: e.into_error() })?;
-        file.sync_all().map_err(StoreError::io("syncing layer tar", &tar_path))?;
+        let diff_id = tee
+            .digester
+            .take()
+            .map(Digester::finish)
+            .ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
+        let file = tee.copy.into_inner().map_err(|e| StoreError::Io {
+            context: "writing layer tar",
+            path: tar_path.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all()
+            .map_err(StoreError::io("syncing layer tar", &tar_path))?;
         if let Some(expected) = expected {
             if expected != &diff_id {
-                return Err(StoreError::DiffIdMismatch { index: 0, expected: expected.clone(), actual: diff_id });
+                return Err(StoreError::DiffIdMismatch {
+                    index: 0,
+                    expected: expected.clone(),
+                    actual: diff_id,
+                });
             }
         }
         self.commit_staged_layer(staging, parent, diff_id, tar_size)
@@ -162,32 +207,62 @@ impl Store {
 
     /// Registers a layer whose uncompressed tar is already a file in this store's `tmp/`
     /// (commit writes one): the file is unpacked and then moved, not copied.
-    pub fn register_layer_file(&self, parent: Option<&Digest>, tar_file: &Path) -> Result<LayerMeta> {
+    pub fn register_layer_file(
+        &self,
+        parent: Option<&Digest>,
+        tar_file: &Path,
+    ) -> Result<LayerMeta> {
         let staging = self.staging()?;
         let diff = staging.path().join("diff");
         fs::create_dir(&diff).map_err(StoreError::io("creating layer directory", &diff))?;
-        let file = fs::File::open(tar_file).map_err(StoreError::io("opening layer tar", tar_file))?;
-        let mut reader = HashingTee { inner: io::BufReader::with_capacity(1 << 20, file), digester: Some(Digester::new(Algorithm::Sha256)), copy: io::sink(), bytes: 0 };
+        let file =
+            fs::File::open(tar_file).map_err(StoreError::io("opening layer tar", tar_file))?;
+        let mut reader = HashingTee {
+            inner: io::BufReader::with_capacity(1 << 20, file),
+            digester: Some(Digester::new(Algorithm::Sha256)),
+            copy: io::sink(),
+            bytes: 0,
+        };
         unpack::unpack_layer(&mut reader, &diff)?;
-        io::copy(&mut reader, &mut io::sink()).map_err(StoreError::io("reading layer", tar_file))?;
+        io::copy(&mut reader, &mut io::sink())
+            .map_err(StoreError::io("reading layer", tar_file))?;
         let tar_size = reader.bytes;
-        let diff_id = reader.digester.take().map(Digester::finish).ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
+        let diff_id = reader
+            .digester
+            .take()
+            .map(Digester::finish)
+            .ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
         let dest_tar = staging.path().join("layer.tar");
         fs::rename(tar_file, &dest_tar).map_err(StoreError::io("moving layer tar", tar_file))?;
         self.commit_staged_layer(staging, parent, diff_id, tar_size)
     }
 
     /// Moves a staged layer (`diff/` and `layer.tar` in `staging`) into place under its chain ID.
-    fn commit_staged_layer(&self, staging: tempfile::TempDir, parent: Option<&Digest>, diff_id: Digest, tar_size: u64) -> Result<LayerMeta> {
+    fn commit_staged_layer(
+        &self,
+        staging: tempfile::TempDir,
+        parent: Option<&Digest>,
+        diff_id: Digest,
+        tar_size: u64,
+    ) -> Result<LayerMeta> {
         let diff = staging.path().join("diff");
         let chain_id = layer::chain_id(parent, &diff_id);
         if self.layer_exists(&chain_id) {
             return self.layer_meta(&chain_id);
         }
-        let size = layer::directory_size(&diff).map_err(StoreError::io("measuring layer", &diff))?;
-        let meta = LayerMeta { diff_id, chain_id: chain_id.clone(), parent: parent.cloned(), size, tar_size };
-        let meta_bytes = serde_json::to_vec(&meta).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
-        fs::write(staging.path().join("meta.json"), meta_bytes).map_err(StoreError::io("writing layer metadata", staging.path()))?;
+        let size =
+            layer::directory_size(&diff).map_err(StoreError::io("measuring layer", &diff))?;
+        let meta = LayerMeta {
+            diff_id,
+            chain_id: chain_id.clone(),
+            parent: parent.cloned(),
+            size,
+            tar_size,
+        };
+        let meta_bytes =
+            serde_json::to_vec(&meta).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
+        fs::write(staging.path().join("meta.json"), meta_bytes)
+            .map_err(StoreError::io("writing layer metadata", staging.path()))?;
         sync_filesystem(staging.path())?;
         let dest = self.layer_path(&chain_id);
         let staged = staging.keep();
@@ -200,7 +275,11 @@ impl Store {
             }
             Err(e) => {
                 let _ = fs::remove_dir_all(&staged);
-                Err(StoreError::Io { context: "committing layer", path: dest, source: e })
+                Err(StoreError::Io {
+                    context: "committing layer",
+                    path: dest,
+                    source: e,
+                })
             }
         }
     }
@@ -209,7 +288,11 @@ impl Store {
 /// One `syncfs` makes every file just unpacked durable, far cheaper than an fsync per file.
 fn sync_filesystem(path: &Path) -> Result<()> {
     let dir = fs::File::open(path).map_err(StoreError::io("opening for sync", path))?;
-    rustix::fs::syncfs(&dir).map_err(|e| StoreError::Io { context: "syncing filesystem", path: path.to_path_buf(), source: e.into() })
+    rustix::fs::syncfs(&dir).map_err(|e| StoreError::Io {
+        context: "syncing filesystem",
+        path: path.to_path_buf(),
+        source: e.into(),
+    })
 }
 
 /// Passes bytes through while hashing them and keeping a copy.

@@ -19,7 +19,9 @@ pub(crate) struct Repositories {
 
 impl Repositories {
     pub fn get(&self, r: &Reference) -> Option<&Digest> {
-        self.repos.get(&r.name()).and_then(|m| m.get(&r.to_string()))
+        self.repos
+            .get(&r.name())
+            .and_then(|m| m.get(&r.to_string()))
     }
 
     /// Every reference that points at `id`, sorted as Docker sorts them (familiar string).
@@ -36,7 +38,10 @@ impl Repositories {
     }
 
     pub fn insert(&mut self, r: &Reference, id: &Digest) {
-        self.repos.entry(r.name()).or_default().insert(r.to_string(), id.clone());
+        self.repos
+            .entry(r.name())
+            .or_default()
+            .insert(r.to_string(), id.clone());
     }
 
     pub fn remove(&mut self, r: &Reference) -> Option<Digest> {
@@ -54,17 +59,23 @@ impl Store {
     pub(crate) fn read_repositories(&self) -> Result<Repositories> {
         let path = self.repositories_file();
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::InvalidArchive(format!("corrupt {}: {e}", path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                StoreError::InvalidArchive(format!("corrupt {}: {e}", path.display()))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Repositories::default()),
-            Err(e) => Err(StoreError::Io { context: "reading tags", path, source: e }),
+            Err(e) => Err(StoreError::Io {
+                context: "reading tags",
+                path,
+                source: e,
+            }),
         }
     }
 
     /// Call only while holding the store lock.
     pub(crate) fn write_repositories(&self, repos: &Repositories) -> Result<()> {
         let path = self.repositories_file();
-        let bytes = serde_json::to_vec_pretty(repos).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(repos)
+            .map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
         atomic::write_file(&path, &bytes).map_err(StoreError::io("writing tags", path))
     }
 

@@ -64,11 +64,22 @@ struct Target {
 fn target(global: &GlobalOpts, store: &Store, name: &str) -> Result<Target, CliError> {
     let containers = ContainerStore::open(&global.root).map_err(CliError::new)?;
     let id = containers.resolve(name).map_err(CliError::new)?;
-    let record = strata_runtime::lifecycle::load_checked(&containers, &id).map_err(CliError::new)?;
-    let image_id = Digest::parse(&record.image).map_err(|e| CliError::new(format!("container {id} names an invalid image {}: {e}", record.image)))?;
+    let record =
+        strata_runtime::lifecycle::load_checked(&containers, &id).map_err(CliError::new)?;
+    let image_id = Digest::parse(&record.image).map_err(|e| {
+        CliError::new(format!(
+            "container {id} names an invalid image {}: {e}",
+            record.image
+        ))
+    })?;
     let lowers = store.layer_dirs(&image_id).map_err(CliError::new)?;
     let dirs = RootfsDirs::new(&containers.container_dir(&id));
-    Ok(Target { record, image_id, dirs, lowers })
+    Ok(Target {
+        record,
+        image_id,
+        dirs,
+        lowers,
+    })
 }
 
 impl Target {
@@ -78,7 +89,10 @@ impl Target {
 
     /// The image's root filesystem rebuilt in staging, for comparing a vfs container with it.
     fn image_tree(&self, store: &Store) -> Result<tempfile::TempDir, CliError> {
-        let dir = tempfile::Builder::new().prefix(&format!("{}-image-", std::process::id())).tempdir_in(store.root().join("tmp")).map_err(CliError::new)?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{}-image-", std::process::id()))
+            .tempdir_in(store.root().join("tmp"))
+            .map_err(CliError::new)?;
         for layer in &self.lowers {
             storage::apply_layer(layer, dir.path()).map_err(CliError::new)?;
         }
@@ -90,7 +104,8 @@ impl Target {
             let image = self.image_tree(store)?;
             changes::tree_changes(&self.dirs.merged, image.path()).map_err(CliError::new)
         } else {
-            changes::overlay_changes(&self.dirs.upper, &self.lowers, RUNTIME_MOUNT_POINTS).map_err(CliError::new)
+            changes::overlay_changes(&self.dirs.upper, &self.lowers, RUNTIME_MOUNT_POINTS)
+                .map_err(CliError::new)
         }
     }
 }
@@ -123,7 +138,11 @@ fn image_side_config(r: &ContainerRecord) -> ContainerConfig {
         env: Some(c.env.clone()),
         cmd: Some(c.cmd.clone()),
         image: c.image.clone(),
-        volumes: c.volumes.as_ref().map(|v| v.keys().map(|k| (k.clone(), Empty {})).collect::<BTreeMap<_, _>>()),
+        volumes: c.volumes.as_ref().map(|v| {
+            v.keys()
+                .map(|k| (k.clone(), Empty {}))
+                .collect::<BTreeMap<_, _>>()
+        }),
         working_dir: c.working_dir.clone(),
         entrypoint: c.entrypoint.clone(),
         labels: Some(c.labels.clone()),
@@ -155,7 +174,8 @@ pub fn commit(global: &GlobalOpts, args: CommitArgs) -> Result<ExitCode, CliErro
     let t = target(global, &store, &args.container)?;
     let id = t.record.id.clone();
     let _thaw = if args.pause && t.record.state.running && !t.record.state.paused {
-        strata_runtime::cgroups::set_frozen(&id, true).map_err(|e| CliError::new(format!("pausing container {id}: {e}")))?;
+        strata_runtime::cgroups::set_frozen(&id, true)
+            .map_err(|e| CliError::new(format!("pausing container {id}: {e}")))?;
         Frozen(Some(id.as_str()))
     } else {
         Frozen(None)
@@ -170,9 +190,20 @@ pub fn commit(global: &GlobalOpts, args: CommitArgs) -> Result<ExitCode, CliErro
     };
     let new_id = if t.is_vfs() {
         let changes = t.changes(&store)?;
-        store.commit(&t.image_id, &ChangeSource::Tree { root: &t.dirs.merged, changes: &changes }, &opts)
+        store.commit(
+            &t.image_id,
+            &ChangeSource::Tree {
+                root: &t.dirs.merged,
+                changes: &changes,
+            },
+            &opts,
+        )
     } else {
-        store.commit(&t.image_id, &ChangeSource::OverlayUpper(&t.dirs.upper, RUNTIME_MOUNT_POINTS), &opts)
+        store.commit(
+            &t.image_id,
+            &ChangeSource::OverlayUpper(&t.dirs.upper, RUNTIME_MOUNT_POINTS),
+            &opts,
+        )
     }
     .map_err(CliError::new)?;
     println!("{new_id}");
@@ -186,24 +217,35 @@ pub fn export(global: &GlobalOpts, args: ExportArgs) -> Result<ExitCode, CliErro
     let layers: Vec<PathBuf> = if t.is_vfs() {
         vec![t.dirs.merged.clone()]
     } else {
-        std::iter::once(t.dirs.upper.clone()).chain(t.lowers.iter().rev().cloned()).collect()
+        std::iter::once(t.dirs.upper.clone())
+            .chain(t.lowers.iter().rev().cloned())
+            .collect()
     };
     let write = |out: &mut dyn Write| -> Result<(), CliError> {
         let mut w = BufWriter::with_capacity(1 << 20, out);
-        strata_store::layer::pack::tar_merged(&layers, &mut w).map_err(|e| CliError::new(format!("exporting: {e}")))?;
+        strata_store::layer::pack::tar_merged(&layers, &mut w)
+            .map_err(|e| CliError::new(format!("exporting: {e}")))?;
         w.flush()?;
         Ok(())
     };
     match &args.output {
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::Builder::new().prefix(".strata-export-").tempfile_in(dir).map_err(CliError::new)?;
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".strata-export-")
+                .tempfile_in(dir)
+                .map_err(CliError::new)?;
             write(tmp.as_file_mut())?;
             tmp.persist(path).map_err(|e| CliError::new(e.error))?;
         }
         None => {
             if io::stdout().is_terminal() {
-                return Err(CliError::new("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
+                return Err(CliError::new(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
             }
             write(&mut io::stdout().lock())?;
         }

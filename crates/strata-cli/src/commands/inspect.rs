@@ -9,7 +9,9 @@ use crate::output;
 pub fn run(global: &GlobalOpts, args: InspectArgs) -> Result<ExitCode, CliError> {
     if let Some(kind) = args.kind.as_deref() {
         if kind != "image" {
-            return Err(CliError::new(format!("\"{kind}\" is not a valid value for --type")));
+            return Err(CliError::new(format!(
+                "\"{kind}\" is not a valid value for --type"
+            )));
         }
     }
     let store = image::open_store(global)?;
@@ -26,5 +28,9 @@ pub fn run(global: &GlobalOpts, args: InspectArgs) -> Result<ExitCode, CliError>
         }
     }
     output::print_inspect(args.format.as_deref(), &objects)?;
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

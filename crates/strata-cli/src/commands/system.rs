@@ -58,7 +58,11 @@ pub fn run(global: &GlobalOpts, cmd: SystemCommand) -> Result<ExitCode, CliError
 }
 
 fn cgroup_version() -> &'static str {
-    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() { "2" } else { "1" }
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "2"
+    } else {
+        "1"
+    }
 }
 
 pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
@@ -66,7 +70,10 @@ pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
     let images = store.image_ids().map_err(CliError::new)?.len();
     let containers = container_users(global)?;
     let running = containers.iter().filter(|c| c.running).count();
-    let features: serde_json::Map<String, serde_json::Value> = FEATURES.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let features: serde_json::Map<String, serde_json::Value> = FEATURES
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
     let data = json!({
         "ID": "",
         "Containers": containers.len(),
@@ -104,8 +111,14 @@ pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
     println!(" Cgroup Driver: cgroupfs");
     println!(" Cgroup Version: {}", cgroup_version());
     println!(" Default Network Mode: host");
-    println!(" Kernel Version: {}", data["KernelVersion"].as_str().unwrap_or(""));
-    println!(" Operating System: {}", data["OperatingSystem"].as_str().unwrap_or(""));
+    println!(
+        " Kernel Version: {}",
+        data["KernelVersion"].as_str().unwrap_or("")
+    );
+    println!(
+        " Operating System: {}",
+        data["OperatingSystem"].as_str().unwrap_or("")
+    );
     println!(" Architecture: {}", std::env::consts::ARCH);
     println!(" CPUs: {}", data["NCPU"]);
     let on: Vec<&str> = FEATURES.iter().filter(|f| f.1).map(|f| f.0).collect();
@@ -118,7 +131,12 @@ pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
 fn os_name() -> String {
     std::fs::read_to_string("/etc/os-release")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_owned())))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
+        })
         .unwrap_or_else(|| "Linux".into())
 }
 
@@ -138,18 +156,49 @@ fn df(global: &GlobalOpts, args: DfArgs) -> Result<ExitCode, CliError> {
         }
         all_layers.extend(chains);
     }
-    let size_of = |set: &HashSet<strata_reference::Digest>| -> u64 { set.iter().filter_map(|c| store.layer_meta(c).ok()).map(|m| m.size).sum() };
+    let size_of = |set: &HashSet<strata_reference::Digest>| -> u64 {
+        set.iter()
+            .filter_map(|c| store.layer_meta(c).ok())
+            .map(|m| m.size)
+            .sum()
+    };
     let total = size_of(&all_layers);
     let reclaimable = total - size_of(&used_layers).min(total);
-    let pct = if total == 0 { 0 } else { reclaimable * 100 / total };
+    let pct = if total == 0 {
+        0
+    } else {
+        reclaimable * 100 / total
+    };
     let row = |t: &str, n: usize, a: usize, size: u64, rec: String| json!({"Type": t, "TotalCount": n.to_string(), "Active": a.to_string(), "Size": units::human_size(size), "Reclaimable": rec});
     let rows = vec![
-        row("Images", images.len(), active, total, format!("{} ({pct}%)", units::human_size(reclaimable))),
-        row("Containers", users.len(), users.iter().filter(|u| u.running).count(), 0, "0B".into()),
+        row(
+            "Images",
+            images.len(),
+            active,
+            total,
+            format!("{} ({pct}%)", units::human_size(reclaimable)),
+        ),
+        row(
+            "Containers",
+            users.len(),
+            users.iter().filter(|u| u.running).count(),
+            0,
+            "0B".into(),
+        ),
         row("Local Volumes", 0, 0, 0, "0B".into()),
         row("Build Cache", 0, 0, 0, "0B".into()),
     ];
-    let headers = [("Type", "TYPE"), ("TotalCount", "TOTAL"), ("Active", "ACTIVE"), ("Size", "SIZE"), ("Reclaimable", "RECLAIMABLE")];
-    Listing { default_table: "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}", headers: &headers }.print(args.format.as_deref(), None, &rows)?;
+    let headers = [
+        ("Type", "TYPE"),
+        ("TotalCount", "TOTAL"),
+        ("Active", "ACTIVE"),
+        ("Size", "SIZE"),
+        ("Reclaimable", "RECLAIMABLE"),
+    ];
+    Listing {
+        default_table: "{{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+        headers: &headers,
+    }
+    .print(args.format.as_deref(), None, &rows)?;
     Ok(ExitCode::SUCCESS)
 }

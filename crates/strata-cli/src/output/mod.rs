@@ -19,14 +19,21 @@ pub struct Listing<'a> {
 }
 
 impl Listing<'_> {
-    pub fn print(&self, format: Option<&str>, quiet_format: Option<&str>, rows: &[Json]) -> Result<(), CliError> {
+    pub fn print(
+        &self,
+        format: Option<&str>,
+        quiet_format: Option<&str>,
+        rows: &[Json],
+    ) -> Result<(), CliError> {
         let format = format.map(str::trim).filter(|f| !f.is_empty());
         let (body, is_table) = match (quiet_format, format) {
             (Some(q), _) => (q.to_owned(), false),
             (None, None) | (None, Some("table")) => (self.default_table.to_owned(), true),
             (None, Some("json")) => ("{{json .}}".to_owned(), false),
             (None, Some(f)) => match f.strip_prefix("table") {
-                Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => (rest.trim().to_owned(), true),
+                Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+                    (rest.trim().to_owned(), true)
+                }
                 _ => (f.to_owned(), false),
             },
         };
@@ -36,7 +43,11 @@ impl Listing<'_> {
             .map_err(|e| CliError::new(format!("template parsing error: {e}")))?;
         let mut out = String::new();
         if is_table {
-            let header: serde_json::Map<String, Json> = self.headers.iter().map(|(k, v)| (k.to_string(), Json::String(v.to_string()))).collect();
+            let header: serde_json::Map<String, Json> = self
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), Json::String(v.to_string())))
+                .collect();
             out.push_str(&execute(&tmpl, &Json::Object(header))?);
             out.push('\n');
         }
@@ -58,7 +69,8 @@ impl Listing<'_> {
 }
 
 pub fn execute(tmpl: &gotmpl::Template, data: &Json) -> Result<String, CliError> {
-    tmpl.execute_to_string(&template::to_value(data)).map_err(|e| CliError::new(format!("template: {e}")))
+    tmpl.execute_to_string(&template::to_value(data))
+        .map_err(|e| CliError::new(format!("template: {e}")))
 }
 
 /// `inspect --format`: one rendering per object; without a format, the JSON array Docker prints.
@@ -67,13 +79,15 @@ pub fn print_inspect(format: Option<&str>, objects: &[Json]) -> Result<(), CliEr
     let mut out = stdout.lock();
     match format.filter(|f| !f.is_empty() && *f != "json") {
         None => {
-            let text = serde_json::to_string_pretty(&Json::Array(objects.to_vec())).map_err(CliError::new)?;
+            let text = serde_json::to_string_pretty(&Json::Array(objects.to_vec()))
+                .map_err(CliError::new)?;
             writeln!(out, "{}", indent_like_docker(&text))?;
         }
         Some(f) => {
             let refs: Vec<&Json> = objects.iter().collect();
             let f = f.replace("\\t", "\t").replace("\\n", "\n");
-            let tmpl = template::parse(&f, template::KeyOrder::from_json(&refs)).map_err(|e| CliError::new(format!("template parsing error: {e}")))?;
+            let tmpl = template::parse(&f, template::KeyOrder::from_json(&refs))
+                .map_err(|e| CliError::new(format!("template parsing error: {e}")))?;
             for o in objects {
                 writeln!(out, "{}", execute(&tmpl, o)?)?;
             }

@@ -47,8 +47,14 @@ pub fn to_value(v: &serde_json::Value) -> Value {
             _ => Value::Float(n.as_f64().unwrap_or(0.0)),
         },
         serde_json::Value::String(s) => Value::String(s.as_str().into()),
-        serde_json::Value::Array(a) => Value::List(a.iter().map(to_value).collect::<Vec<_>>().into()),
-        serde_json::Value::Object(m) => Value::Map(Arc::new(m.iter().map(|(k, v)| (Arc::from(k.as_str()), to_value(v))).collect())),
+        serde_json::Value::Array(a) => {
+            Value::List(a.iter().map(to_value).collect::<Vec<_>>().into())
+        }
+        serde_json::Value::Object(m) => Value::Map(Arc::new(
+            m.iter()
+                .map(|(k, v)| (Arc::from(k.as_str()), to_value(v)))
+                .collect(),
+        )),
     }
 }
 
@@ -58,7 +64,9 @@ fn to_json(v: &Value, order: &KeyOrder) -> serde_json::Value {
         Value::Bool(b) => (*b).into(),
         Value::Int(i) => (*i).into(),
         Value::Uint(u) => (*u).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null),
         Value::String(s) => serde_json::Value::String(s.to_string()),
         Value::List(l) => serde_json::Value::Array(l.iter().map(|x| to_json(x, order)).collect()),
         Value::Map(m) => {
@@ -81,7 +89,10 @@ fn string_arg(name: &str, args: &[Value], i: usize) -> Result<String, TemplateEr
     match args.get(i) {
         Some(Value::String(s)) => Ok(s.to_string()),
         Some(other) => Ok(other.to_string()),
-        None => Err(TemplateError::Exec(format!("{name}: missing argument {}", i + 1))),
+        None => Err(TemplateError::Exec(format!(
+            "{name}: missing argument {}",
+            i + 1
+        ))),
     }
 }
 
@@ -89,7 +100,10 @@ fn int_arg(name: &str, args: &[Value], i: usize) -> Result<usize, TemplateError>
     match args.get(i) {
         Some(Value::Int(n)) => Ok((*n).max(0) as usize),
         Some(Value::Uint(n)) => Ok(*n as usize),
-        _ => Err(TemplateError::Exec(format!("{name}: argument {} must be a number", i + 1))),
+        _ => Err(TemplateError::Exec(format!(
+            "{name}: argument {} must be a number",
+            i + 1
+        ))),
     }
 }
 
@@ -111,7 +125,9 @@ fn title_case(s: &str) -> String {
 pub fn parse(format: &str, order: KeyOrder) -> Result<Template, TemplateError> {
     Template::new("")
         .func("json", move |args: &[Value]| {
-            let v = args.first().ok_or_else(|| TemplateError::Exec("json: missing argument".into()))?;
+            let v = args
+                .first()
+                .ok_or_else(|| TemplateError::Exec("json: missing argument".into()))?;
             Ok(Value::String(to_json(v, &order).to_string().into()))
         })
         .func("join", |args: &[Value]| {
@@ -126,15 +142,34 @@ pub fn parse(format: &str, order: KeyOrder) -> Result<Template, TemplateError> {
         .func("split", |args: &[Value]| {
             let s = string_arg("split", args, 0)?;
             let sep = string_arg("split", args, 1)?;
-            Ok(Value::List(s.split(sep.as_str()).map(|p| Value::String(p.into())).collect::<Vec<_>>().into()))
+            Ok(Value::List(
+                s.split(sep.as_str())
+                    .map(|p| Value::String(p.into()))
+                    .collect::<Vec<_>>()
+                    .into(),
+            ))
         })
-        .func("lower", |args: &[Value]| Ok(Value::String(string_arg("lower", args, 0)?.to_lowercase().into())))
-        .func("upper", |args: &[Value]| Ok(Value::String(string_arg("upper", args, 0)?.to_uppercase().into())))
-        .func("title", |args: &[Value]| Ok(Value::String(title_case(&string_arg("title", args, 0)?).into())))
+        .func("lower", |args: &[Value]| {
+            Ok(Value::String(
+                string_arg("lower", args, 0)?.to_lowercase().into(),
+            ))
+        })
+        .func("upper", |args: &[Value]| {
+            Ok(Value::String(
+                string_arg("upper", args, 0)?.to_uppercase().into(),
+            ))
+        })
+        .func("title", |args: &[Value]| {
+            Ok(Value::String(
+                title_case(&string_arg("title", args, 0)?).into(),
+            ))
+        })
         .func("pad", |args: &[Value]| {
             let s = string_arg("pad", args, 0)?;
             let (before, after) = (int_arg("pad", args, 1)?, int_arg("pad", args, 2)?);
-            Ok(Value::String(format!("{}{s}{}", " ".repeat(before), " ".repeat(after)).into()))
+            Ok(Value::String(
+                format!("{}{s}{}", " ".repeat(before), " ".repeat(after)).into(),
+            ))
         })
         .func("truncate", |args: &[Value]| {
             let s = string_arg("truncate", args, 0)?;
@@ -150,17 +185,32 @@ mod tests {
 
     fn render(fmt: &str, data: serde_json::Value) -> String {
         let order = KeyOrder::from_json(&[&data]);
-        parse(fmt, order).expect("parses").execute_to_string(&to_value(&data)).expect("runs")
+        parse(fmt, order)
+            .expect("parses")
+            .execute_to_string(&to_value(&data))
+            .expect("runs")
     }
 
     #[test]
     fn docker_functions() {
         let data = serde_json::json!({"Config": {"Zeta": 1, "Alpha": [1, 2]}, "Tags": ["a:1", "b:2"], "Name": "hello world", "Size": 2140160});
-        assert_eq!(render("{{json .Config}}", data.clone()), r#"{"Zeta":1,"Alpha":[1,2]}"#);
+        assert_eq!(
+            render("{{json .Config}}", data.clone()),
+            r#"{"Zeta":1,"Alpha":[1,2]}"#
+        );
         assert_eq!(render("{{join .Tags \",\"}}", data.clone()), "a:1,b:2");
-        assert_eq!(render("{{upper .Name}} {{title .Name}}", data.clone()), "HELLO WORLD Hello World");
-        assert_eq!(render("{{range split .Name \" \"}}[{{.}}]{{end}}", data.clone()), "[hello][world]");
-        assert_eq!(render("{{pad .Name 1 2}}|{{truncate .Name 5}}", data.clone()), " hello world  |hello");
+        assert_eq!(
+            render("{{upper .Name}} {{title .Name}}", data.clone()),
+            "HELLO WORLD Hello World"
+        );
+        assert_eq!(
+            render("{{range split .Name \" \"}}[{{.}}]{{end}}", data.clone()),
+            "[hello][world]"
+        );
+        assert_eq!(
+            render("{{pad .Name 1 2}}|{{truncate .Name 5}}", data.clone()),
+            " hello world  |hello"
+        );
         assert_eq!(render("{{.Size}}", data), "2140160");
     }
 }

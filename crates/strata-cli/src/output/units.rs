@@ -32,7 +32,11 @@ pub fn go_format_g(value: f64, precision: usize) -> String {
 }
 
 fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
 }
 
 /// go-units `HumanDuration`.
@@ -76,7 +80,10 @@ pub fn human_duration(seconds: i64) -> String {
 /// "N units ago" since a moment, as Docker's CreatedSince columns print it.
 pub fn since(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     match t {
-        Some(t) => format!("{} ago", human_duration((chrono::Utc::now() - t).num_seconds())),
+        Some(t) => format!(
+            "{} ago",
+            human_duration((chrono::Utc::now() - t).num_seconds())
+        ),
         None => "N/A".into(),
     }
 }

@@ -12,7 +12,9 @@ pub struct Strata {
 
 impl Strata {
     pub fn new() -> Strata {
-        Strata { root: tempfile::tempdir().expect("temp store") }
+        Strata {
+            root: tempfile::tempdir().expect("temp store"),
+        }
     }
 
     pub fn cmd(&self) -> Command {
@@ -30,21 +32,32 @@ impl Strata {
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "strata {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "strata {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).expect("utf8 stdout")
     }
 
     /// Runs and asserts failure; returns stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(!out.status.success(), "strata {args:?} should fail but printed {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "strata {args:?} should fail but printed {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         String::from_utf8(out.stderr).expect("utf8 stderr")
     }
 
     /// Imports the busybox fixture as `name` and returns the image ID.
     pub fn import_busybox(&self, name: &str) -> String {
         let tar = busybox_tar();
-        self.ok(&["import", tar.to_str().expect("utf8 path"), name]).trim().to_owned()
+        self.ok(&["import", tar.to_str().expect("utf8 path"), name])
+            .trim()
+            .to_owned()
     }
 
     /// Every file under the store except transient staging, for "nothing changed" checks.
@@ -58,10 +71,16 @@ impl Strata {
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
-        let rel = p.strip_prefix(base).expect("under base").display().to_string();
+        let rel = p
+            .strip_prefix(base)
+            .expect("under base")
+            .display()
+            .to_string();
         if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             walk(base, &p, out);
         } else {
@@ -81,7 +100,10 @@ pub fn busybox_tar() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("strata-fixture-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("fixture dir");
         let tar = dir.join("busybox.tar");
-        let status = Command::new(repo_root().join("scripts/make-busybox-rootfs.sh")).arg(&tar).status().expect("fixture script runs");
+        let status = Command::new(repo_root().join("scripts/make-busybox-rootfs.sh"))
+            .arg(&tar)
+            .status()
+            .expect("fixture script runs");
         assert!(status.success(), "making the busybox fixture failed");
         tar
     })
@@ -97,17 +119,36 @@ pub fn sha256_file(path: &Path) -> String {
 /// True when a Docker daemon answers; tests that compare with docker skip otherwise.
 pub fn docker_available() -> bool {
     static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| Command::new("docker").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false))
+    *OK.get_or_init(|| {
+        Command::new("docker")
+            .arg("info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    })
 }
 
 pub fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().expect("docker runs");
-    assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf8")
 }
 
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }

@@ -36,7 +36,8 @@ impl Store {
         let staging = self.staging()?;
         let root = staging.path().join("archive");
         fs::create_dir(&root).map_err(StoreError::io("creating staging", &root))?;
-        let (stream, _) = decompressed(reader).map_err(StoreError::io("reading the archive", "<input>"))?;
+        let (stream, _) =
+            decompressed(reader).map_err(StoreError::io("reading the archive", "<input>"))?;
         unpack_layer(stream, &root).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
 
         let candidates = if root.join("manifest.json").is_file() {
@@ -44,10 +45,14 @@ impl Store {
         } else if root.join("index.json").is_file() {
             oci_candidates(&root)?
         } else {
-            return Err(StoreError::InvalidArchive("no manifest.json or index.json found: not a docker-archive or OCI layout".into()));
+            return Err(StoreError::InvalidArchive(
+                "no manifest.json or index.json found: not a docker-archive or OCI layout".into(),
+            ));
         };
         if candidates.is_empty() {
-            return Err(StoreError::InvalidArchive("the archive holds no images".into()));
+            return Err(StoreError::InvalidArchive(
+                "the archive holds no images".into(),
+            ));
         }
         let existing: HashSet<Digest> = self.all_chain_ids();
         let result = self.load_candidates(&root, candidates);
@@ -61,23 +66,39 @@ impl Store {
         let mut loaded = Vec::new();
         for c in candidates {
             let raw_config = read_verified(root, &c.config_path)?;
-            let config: ImageConfig = serde_json::from_slice(&raw_config)
-                .map_err(|e| StoreError::BadConfig { id: c.config_path.display().to_string(), source: e })?;
+            let config: ImageConfig =
+                serde_json::from_slice(&raw_config).map_err(|e| StoreError::BadConfig {
+                    id: c.config_path.display().to_string(),
+                    source: e,
+                })?;
             let diff_ids = &config.rootfs.diff_ids;
             if diff_ids.len() != c.layer_paths.len() {
-                return Err(StoreError::InvalidArchive(format!("config lists {} layers but the manifest has {}", diff_ids.len(), c.layer_paths.len())));
+                return Err(StoreError::InvalidArchive(format!(
+                    "config lists {} layers but the manifest has {}",
+                    diff_ids.len(),
+                    c.layer_paths.len()
+                )));
             }
             let mut parent: Option<Digest> = None;
             for (index, (path, diff_id)) in c.layer_paths.iter().zip(diff_ids).enumerate() {
                 let chain = crate::layer::chain_id(parent.as_ref(), diff_id);
                 if !self.layer_exists(&chain) {
                     verify_blob_name(root, path)?;
-                    let file = File::open(root.join(path)).map_err(StoreError::io("opening layer", path))?;
-                    let (stream, _) = decompressed(file).map_err(StoreError::io("reading layer", path))?;
-                    self.register_layer(parent.as_ref(), stream, Some(diff_id)).map_err(|e| match e {
-                        StoreError::DiffIdMismatch { expected, actual, .. } => StoreError::DiffIdMismatch { index, expected, actual },
-                        other => other,
-                    })?;
+                    let file = File::open(root.join(path))
+                        .map_err(StoreError::io("opening layer", path))?;
+                    let (stream, _) =
+                        decompressed(file).map_err(StoreError::io("reading layer", path))?;
+                    self.register_layer(parent.as_ref(), stream, Some(diff_id))
+                        .map_err(|e| match e {
+                            StoreError::DiffIdMismatch {
+                                expected, actual, ..
+                            } => StoreError::DiffIdMismatch {
+                                index,
+                                expected,
+                                actual,
+                            },
+                            other => other,
+                        })?;
                 }
                 parent = Some(chain);
             }
@@ -97,7 +118,15 @@ impl Store {
 
     fn all_chain_ids(&self) -> HashSet<Digest> {
         fs::read_dir(self.layers_dir())
-            .map(|rd| rd.flatten().filter_map(|e| e.file_name().to_str().and_then(|h| Digest::from_sha256_hex(h).ok())).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()
+                            .and_then(|h| Digest::from_sha256_hex(h).ok())
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -119,42 +148,60 @@ impl Store {
 
 /// Joins an archive-relative path, refusing paths that leave the archive.
 fn inside(root: &Path, name: &str) -> Result<PathBuf> {
-    let rel = clean_entry_path(Path::new(name)).ok_or_else(|| StoreError::InvalidArchive(format!("path {name:?} leaves the archive")))?;
+    let rel = clean_entry_path(Path::new(name))
+        .ok_or_else(|| StoreError::InvalidArchive(format!("path {name:?} leaves the archive")))?;
     let full = root.join(&rel);
-    let canon = full.canonicalize().map_err(|_| StoreError::InvalidArchive(format!("{name} is missing from the archive")))?;
-    let canon_root = root.canonicalize().map_err(StoreError::io("resolving staging", root))?;
+    let canon = full
+        .canonicalize()
+        .map_err(|_| StoreError::InvalidArchive(format!("{name} is missing from the archive")))?;
+    let canon_root = root
+        .canonicalize()
+        .map_err(StoreError::io("resolving staging", root))?;
     if !canon.starts_with(&canon_root) {
-        return Err(StoreError::InvalidArchive(format!("path {name:?} leaves the archive")));
+        return Err(StoreError::InvalidArchive(format!(
+            "path {name:?} leaves the archive"
+        )));
     }
     Ok(rel)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(root: &Path, rel: &Path) -> Result<T> {
     let bytes = read_verified(root, rel)?;
-    serde_json::from_slice(&bytes).map_err(|e| StoreError::InvalidArchive(format!("{}: {e}", rel.display())))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| StoreError::InvalidArchive(format!("{}: {e}", rel.display())))
 }
 
 /// Reads a file; when it is stored under `blobs/<alg>/<hex>` its content must match that digest.
 fn read_verified(root: &Path, rel: &Path) -> Result<Vec<u8>> {
-    let bytes = fs::read(root.join(rel)).map_err(|_| StoreError::InvalidArchive(format!("{} is missing from the archive", rel.display())))?;
+    let bytes = fs::read(root.join(rel)).map_err(|_| {
+        StoreError::InvalidArchive(format!("{} is missing from the archive", rel.display()))
+    })?;
     if let Some(expected) = digest_of_blob_path(rel) {
         let mut d = Digester::new(expected.algorithm());
         d.update(&bytes);
         let actual = d.finish();
         if actual != expected {
-            return Err(StoreError::DigestMismatch { path: rel.display().to_string(), expected, actual });
+            return Err(StoreError::DigestMismatch {
+                path: rel.display().to_string(),
+                expected,
+                actual,
+            });
         }
     }
     Ok(bytes)
 }
 
 fn verify_blob_name(root: &Path, rel: &Path) -> Result<()> {
-    let Some(expected) = digest_of_blob_path(rel) else { return Ok(()) };
+    let Some(expected) = digest_of_blob_path(rel) else {
+        return Ok(());
+    };
     let mut file = File::open(root.join(rel)).map_err(StoreError::io("opening blob", rel))?;
     let mut d = Digester::new(expected.algorithm());
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf).map_err(StoreError::io("reading blob", rel))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(StoreError::io("reading blob", rel))?;
         if n == 0 {
             break;
         }
@@ -162,7 +209,11 @@ fn verify_blob_name(root: &Path, rel: &Path) -> Result<()> {
     }
     let actual = d.finish();
     if actual != expected {
-        return Err(StoreError::DigestMismatch { path: rel.display().to_string(), expected, actual });
+        return Err(StoreError::DigestMismatch {
+            path: rel.display().to_string(),
+            expected,
+            actual,
+        });
     }
     Ok(())
 }
@@ -179,10 +230,19 @@ fn docker_candidates(root: &Path) -> Result<Vec<Candidate>> {
     entries
         .into_iter()
         .map(|e| {
-            let tags = e.repo_tags.unwrap_or_default().iter().map(|t| Reference::parse_normalized(t).map(Reference::with_default_tag)).collect::<Result<Vec<_>, _>>()?;
+            let tags = e
+                .repo_tags
+                .unwrap_or_default()
+                .iter()
+                .map(|t| Reference::parse_normalized(t).map(Reference::with_default_tag))
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(Candidate {
                 config_path: inside(root, &e.config)?,
-                layer_paths: e.layers.iter().map(|l| inside(root, l)).collect::<Result<_>>()?,
+                layer_paths: e
+                    .layers
+                    .iter()
+                    .map(|l| inside(root, l))
+                    .collect::<Result<_>>()?,
                 tags,
             })
         })
@@ -196,7 +256,11 @@ fn oci_candidates(root: &Path) -> Result<Vec<Candidate>> {
         let tag = desc
             .annotations
             .get(ANNOTATION_CONTAINERD_NAME)
-            .or_else(|| desc.annotations.get(ANNOTATION_REF_NAME).filter(|n| n.contains(':') || n.contains('/')))
+            .or_else(|| {
+                desc.annotations
+                    .get(ANNOTATION_REF_NAME)
+                    .filter(|n| n.contains(':') || n.contains('/'))
+            })
             .and_then(|n| Reference::parse_normalized(n).ok())
             .map(Reference::with_default_tag);
         let manifest_desc = resolve_platform(root, desc)?;
@@ -208,7 +272,11 @@ fn oci_candidates(root: &Path) -> Result<Vec<Candidate>> {
         }
         out.push(Candidate {
             config_path,
-            layer_paths: manifest.layers.iter().map(|l| blob_rel(&l.digest)).collect(),
+            layer_paths: manifest
+                .layers
+                .iter()
+                .map(|l| blob_rel(&l.digest))
+                .collect(),
             tags: tag.into_iter().collect(),
         });
     }
@@ -222,10 +290,16 @@ fn resolve_platform(root: &Path, desc: Descriptor) -> Result<Descriptor> {
     }
     let nested: Index = read_json(root, &blob_rel(&desc.digest))?;
     let arch = host_architecture();
-    let pick = nested.manifests.into_iter().find(|m| m.platform.as_ref().is_none_or(|p| p.architecture == arch && p.os == "linux"));
+    let pick = nested.manifests.into_iter().find(|m| {
+        m.platform
+            .as_ref()
+            .is_none_or(|p| p.architecture == arch && p.os == "linux")
+    });
     match pick {
         Some(m) => resolve_platform(root, m),
-        None => Err(StoreError::InvalidArchive(format!("no image for linux/{arch} in the archive's index"))),
+        None => Err(StoreError::InvalidArchive(format!(
+            "no image for linux/{arch} in the archive's index"
+        ))),
     }
 }
 

@@ -34,7 +34,10 @@ impl Store {
             let sel = match pos {
                 Some(p) => &mut out[p],
                 None => {
-                    out.push(Selected { id, tags: Vec::new() });
+                    out.push(Selected {
+                        id,
+                        tags: Vec::new(),
+                    });
                     let last = out.len() - 1;
                     &mut out[last]
                 }
@@ -51,7 +54,16 @@ impl Store {
                     let tagged: Vec<(Reference, Digest)> = repos
                         .repos
                         .get(&n.name())
-                        .map(|m| m.iter().filter_map(|(k, v)| Reference::parse_normalized(k).ok().filter(|r| r.tag().is_some()).map(|r| (r, v.clone()))).collect())
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(|(k, v)| {
+                                    Reference::parse_normalized(k)
+                                        .ok()
+                                        .filter(|r| r.tag().is_some())
+                                        .map(|r| (r, v.clone()))
+                                })
+                                .collect()
+                        })
                         .unwrap_or_default();
                     if !tagged.is_empty() {
                         for (r, id) in tagged {
@@ -61,7 +73,8 @@ impl Store {
                     }
                 }
                 let id = self.resolve_image(input)?;
-                let tag = Some(n.with_default_tag()).filter(|r| r.tag().is_some() && repos.get(r) == Some(&id));
+                let tag = Some(n.with_default_tag())
+                    .filter(|r| r.tag().is_some() && repos.get(r) == Some(&id));
                 add(id, tag);
             } else {
                 let id = self.resolve_image(input)?;
@@ -77,8 +90,16 @@ impl Store {
         let mut tar = tar::Builder::new(out);
         let mut written: HashSet<Digest> = HashSet::new();
         let mut manifest_json = Vec::new();
-        let mut index = Index { schema_version: 2, media_type: Some(OCI_INDEX.into()), manifests: Vec::new() };
-        let io_err = |e: std::io::Error| StoreError::Io { context: "writing the archive", path: "<output>".into(), source: e };
+        let mut index = Index {
+            schema_version: 2,
+            media_type: Some(OCI_INDEX.into()),
+            manifests: Vec::new(),
+        };
+        let io_err = |e: std::io::Error| StoreError::Io {
+            context: "writing the archive",
+            path: "<output>".into(),
+            source: e,
+        };
 
         add_dir(&mut tar, "blobs/").map_err(io_err)?;
         add_dir(&mut tar, "blobs/sha256/").map_err(io_err)?;
@@ -93,32 +114,57 @@ impl Store {
                 let meta = self.layer_meta(chain)?;
                 if written.insert(diff_id.clone()) {
                     let path = self.layer_tar_path(chain);
-                    let mut file = File::open(&path).map_err(StoreError::io("reading layer tar", &path))?;
+                    let mut file =
+                        File::open(&path).map_err(StoreError::io("reading layer tar", &path))?;
                     let mut header = file_header(meta.tar_size);
-                    tar.append_data(&mut header, blob_name(diff_id), &mut file).map_err(io_err)?;
+                    tar.append_data(&mut header, blob_name(diff_id), &mut file)
+                        .map_err(io_err)?;
                 }
-                layers.push(Descriptor { media_type: OCI_LAYER_TAR.into(), digest: diff_id.clone(), size: meta.tar_size, annotations: BTreeMap::new(), platform: None });
+                layers.push(Descriptor {
+                    media_type: OCI_LAYER_TAR.into(),
+                    digest: diff_id.clone(),
+                    size: meta.tar_size,
+                    annotations: BTreeMap::new(),
+                    platform: None,
+                });
                 layer_paths.push(blob_name(diff_id));
             }
             let manifest = Manifest {
                 schema_version: 2,
                 media_type: Some(OCI_MANIFEST.into()),
-                config: Descriptor { media_type: OCI_CONFIG.into(), digest: sel.id.clone(), size: image.raw_config.len() as u64, annotations: BTreeMap::new(), platform: None },
+                config: Descriptor {
+                    media_type: OCI_CONFIG.into(),
+                    digest: sel.id.clone(),
+                    size: image.raw_config.len() as u64,
+                    annotations: BTreeMap::new(),
+                    platform: None,
+                },
                 layers,
             };
-            let manifest_bytes = serde_json::to_vec(&manifest).map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
+            let manifest_bytes = serde_json::to_vec(&manifest)
+                .map_err(|e| StoreError::InvalidArchive(e.to_string()))?;
             let manifest_digest = Digest::sha256_of(&manifest_bytes);
             if written.insert(manifest_digest.clone()) {
-                add_bytes(&mut tar, &blob_name(&manifest_digest), &manifest_bytes).map_err(io_err)?;
+                add_bytes(&mut tar, &blob_name(&manifest_digest), &manifest_bytes)
+                    .map_err(io_err)?;
             }
-            let descriptor = |annotations| Descriptor { media_type: OCI_MANIFEST.into(), digest: manifest_digest.clone(), size: manifest_bytes.len() as u64, annotations, platform: None };
+            let descriptor = |annotations| Descriptor {
+                media_type: OCI_MANIFEST.into(),
+                digest: manifest_digest.clone(),
+                size: manifest_bytes.len() as u64,
+                annotations,
+                platform: None,
+            };
             if sel.tags.is_empty() {
                 index.manifests.push(descriptor(BTreeMap::new()));
             }
             for t in &sel.tags {
                 let mut ann = BTreeMap::new();
                 ann.insert(ANNOTATION_CONTAINERD_NAME.to_owned(), t.to_string());
-                ann.insert(ANNOTATION_REF_NAME.to_owned(), t.tag().unwrap_or("latest").to_owned());
+                ann.insert(
+                    ANNOTATION_REF_NAME.to_owned(),
+                    t.tag().unwrap_or("latest").to_owned(),
+                );
                 index.manifests.push(descriptor(ann));
             }
             manifest_json.push(ArchiveManifestEntry {

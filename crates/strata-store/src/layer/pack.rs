@@ -15,7 +15,11 @@ use super::changes::{OVERLAY_OPAQUE_XATTR, is_opaque, is_whiteout, sorted_entrie
 /// Writes the tar of an overlay upper dir (a container's changes) to `out`, leaving out the
 /// runtime's placeholders at `mount_points` (see `changes::is_mount_placeholder`).
 pub fn tar_upper_dir<W: Write>(upper: &Path, mount_points: &[&str], out: W) -> io::Result<W> {
-    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new(), mount_points: mount_points.iter().map(|s| s.to_string()).collect() };
+    let mut packer = Packer {
+        tar: tar::Builder::new(out),
+        links: HashMap::new(),
+        mount_points: mount_points.iter().map(|s| s.to_string()).collect(),
+    };
     packer.tar.mode(tar::HeaderMode::Complete);
     packer.upper(upper, "")?;
     packer.tar.into_inner()
@@ -24,7 +28,11 @@ pub fn tar_upper_dir<W: Write>(upper: &Path, mount_points: &[&str], out: W) -> i
 /// Writes the merged root filesystem of `layers` (top layer FIRST) as one tar, resolving
 /// whiteouts and opaque directories the way overlayfs would.
 pub fn tar_merged<W: Write>(layers: &[PathBuf], out: W) -> io::Result<W> {
-    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new(), mount_points: Vec::new() };
+    let mut packer = Packer {
+        tar: tar::Builder::new(out),
+        links: HashMap::new(),
+        mount_points: Vec::new(),
+    };
     packer.tar.mode(tar::HeaderMode::Complete);
     let dirs: Vec<PathBuf> = layers.to_vec();
     packer.merged(&dirs, "")?;
@@ -33,8 +41,16 @@ pub fn tar_merged<W: Write>(layers: &[PathBuf], out: W) -> io::Result<W> {
 
 /// Writes a layer tar for `changes` found by comparing trees (the vfs driver): adds and
 /// changes come from `root`, deletes become `.wh.NAME` entries.
-pub fn tar_changes<W: Write>(root: &Path, changes: &[super::changes::Change], out: W) -> io::Result<W> {
-    let mut packer = Packer { tar: tar::Builder::new(out), links: HashMap::new(), mount_points: Vec::new() };
+pub fn tar_changes<W: Write>(
+    root: &Path,
+    changes: &[super::changes::Change],
+    out: W,
+) -> io::Result<W> {
+    let mut packer = Packer {
+        tar: tar::Builder::new(out),
+        links: HashMap::new(),
+        mount_points: Vec::new(),
+    };
     packer.tar.mode(tar::HeaderMode::Complete);
     let mut sorted: Vec<&super::changes::Change> = changes.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
@@ -46,7 +62,9 @@ pub fn tar_changes<W: Write>(root: &Path, changes: &[super::changes::Change], ou
             h.set_entry_type(tar::EntryType::Regular);
             h.set_size(0);
             h.set_mode(0o600);
-            packer.tar.append_data(&mut h, join(parent, &format!(".wh.{name}")), io::empty())?;
+            packer
+                .tar
+                .append_data(&mut h, join(parent, &format!(".wh.{name}")), io::empty())?;
             continue;
         }
         let full = root.join(rel);
@@ -77,7 +95,8 @@ impl<W: Write> Packer<W> {
                 h.set_size(0);
                 h.set_mode(0o600);
                 h.set_mtime(meta.mtime().max(0) as u64);
-                self.tar.append_data(&mut h, join(rel, &format!(".wh.{name}")), io::empty())?;
+                self.tar
+                    .append_data(&mut h, join(rel, &format!(".wh.{name}")), io::empty())?;
                 continue;
             }
             self.entry(&full, &path, &meta)?;
@@ -90,7 +109,8 @@ impl<W: Write> Packer<W> {
                     h.set_uid(meta.uid() as u64);
                     h.set_gid(meta.gid() as u64);
                     h.set_mtime(meta.mtime().max(0) as u64);
-                    self.tar.append_data(&mut h, format!("{path}/.wh..wh..opq"), io::empty())?;
+                    self.tar
+                        .append_data(&mut h, format!("{path}/.wh..wh..opq"), io::empty())?;
                 }
                 self.upper(&full, &path)?;
             }
@@ -111,7 +131,9 @@ impl<W: Write> Packer<W> {
             }
         }
         for d in &visible_dirs {
-            let Ok(entries) = sorted_entries(d) else { continue };
+            let Ok(entries) = sorted_entries(d) else {
+                continue;
+            };
             for (name, _, _) in entries {
                 if seen.insert(name.clone(), ()).is_none() {
                     names.push(name);
@@ -125,7 +147,9 @@ impl<W: Write> Packer<W> {
             let mut top: Option<(PathBuf, fs::Metadata)> = None;
             for d in &visible_dirs {
                 let p = d.join(&name);
-                let Ok(meta) = fs::symlink_metadata(&p) else { continue };
+                let Ok(meta) = fs::symlink_metadata(&p) else {
+                    continue;
+                };
                 match &top {
                     None => {
                         if is_whiteout(&meta) {
@@ -172,7 +196,9 @@ impl<W: Write> Packer<W> {
         let ft = meta.file_type();
         if ft.is_dir() {
             h.set_size(0);
-            return self.tar.append_data(&mut h, format!("{path}/"), io::empty());
+            return self
+                .tar
+                .append_data(&mut h, format!("{path}/"), io::empty());
         }
         if ft.is_symlink() {
             let target = fs::read_link(full)?;
@@ -214,7 +240,10 @@ impl<W: Write> Packer<W> {
         let mut records: Vec<(String, Vec<u8>)> = Vec::new();
         for raw in names[..n].split(|b| *b == 0).filter(|s| !s.is_empty()) {
             let name = String::from_utf8_lossy(raw).into_owned();
-            if name.starts_with("trusted.overlay.") || name == OVERLAY_OPAQUE_XATTR || name.starts_with("security.selinux") {
+            if name.starts_with("trusted.overlay.")
+                || name == OVERLAY_OPAQUE_XATTR
+                || name.starts_with("security.selinux")
+            {
                 continue;
             }
             let mut value = vec![0u8; 65536];
@@ -224,14 +253,19 @@ impl<W: Write> Packer<W> {
             }
         }
         if !records.is_empty() {
-            self.tar.append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
+            self.tar
+                .append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), v.as_slice())))?;
         }
         Ok(())
     }
 }
 
 fn join(rel: &str, name: &str) -> String {
-    if rel.is_empty() { name.to_owned() } else { format!("{rel}/{name}") }
+    if rel.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{rel}/{name}")
+    }
 }
 
 #[cfg(test)]

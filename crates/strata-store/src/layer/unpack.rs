@@ -30,7 +30,11 @@ pub enum UnpackError {
     #[error("invalid symlink {path:?} -> {target:?}: it points outside the layer root")]
     SymlinkEscape { path: String, target: String },
     #[error("invalid hardlink {path:?} -> {target:?}: {reason}")]
-    BadHardlink { path: String, target: String, reason: &'static str },
+    BadHardlink {
+        path: String,
+        target: String,
+        reason: &'static str,
+    },
     #[error("unsupported tar entry type {kind:?} for {path:?}")]
     UnsupportedType { path: String, kind: u8 },
     #[error("writing {path:?}: {source}")]
@@ -66,7 +70,11 @@ struct Unpacker<'a> {
 
 pub fn unpack_layer<R: Read>(reader: R, dest: &Path) -> Result<(), UnpackError> {
     let mut archive = tar::Archive::new(reader);
-    let mut unpacker = Unpacker { dest, checked_dirs: HashSet::new(), dir_times: Vec::new() };
+    let mut unpacker = Unpacker {
+        dest,
+        checked_dirs: HashSet::new(),
+        dir_times: Vec::new(),
+    };
     for entry in archive.entries().map_err(UnpackError::Tar)? {
         let mut entry = entry.map_err(UnpackError::Tar)?;
         unpacker.entry(&mut entry)?;
@@ -78,14 +86,19 @@ pub fn unpack_layer<R: Read>(reader: R, dest: &Path) -> Result<(), UnpackError> 
 }
 
 fn io_err(path: &Path, source: io::Error) -> UnpackError {
-    UnpackError::Io { path: path.display().to_string(), source }
+    UnpackError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl Unpacker<'_> {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<(), UnpackError> {
         let raw_path = entry.path().map_err(UnpackError::Tar)?.into_owned();
         let display = raw_path.display().to_string();
-        let rel = clean_entry_path(&raw_path).ok_or(UnpackError::Breakout { path: display.clone() })?;
+        let rel = clean_entry_path(&raw_path).ok_or(UnpackError::Breakout {
+            path: display.clone(),
+        })?;
         let kind = entry.header().entry_type();
         if kind == tar::EntryType::XGlobalHeader || kind == tar::EntryType::XHeader {
             return Ok(());
@@ -114,7 +127,8 @@ impl Unpacker<'_> {
 
         let target = self.dest.join(&rel);
         let header = entry.header().clone();
-        let mode = numeric_field(header.mode().map(u64::from), &header.as_old().mode)? as u32 & 0o7777;
+        let mode =
+            numeric_field(header.mode().map(u64::from), &header.as_old().mode)? as u32 & 0o7777;
         let is_dir = kind == tar::EntryType::Directory;
         self.remove_existing(&target, is_dir)?;
         match kind {
@@ -134,17 +148,33 @@ impl Unpacker<'_> {
                 self.checked_dirs.insert(rel.clone());
             }
             tar::EntryType::Symlink => {
-                let link = header.link_name().map_err(UnpackError::Tar)?.unwrap_or_default().into_owned();
+                let link = header
+                    .link_name()
+                    .map_err(UnpackError::Tar)?
+                    .unwrap_or_default()
+                    .into_owned();
                 if !link.has_root() && clean_entry_path(&parent.join(&link)).is_none() {
-                    return Err(UnpackError::SymlinkEscape { path: display, target: link.display().to_string() });
+                    return Err(UnpackError::SymlinkEscape {
+                        path: display,
+                        target: link.display().to_string(),
+                    });
                 }
                 std::os::unix::fs::symlink(&link, &target).map_err(|e| io_err(&target, e))?;
             }
             tar::EntryType::Link => {
-                let link = header.link_name().map_err(UnpackError::Tar)?.unwrap_or_default().into_owned();
+                let link = header
+                    .link_name()
+                    .map_err(UnpackError::Tar)?
+                    .unwrap_or_default()
+                    .into_owned();
                 let link_display = link.display().to_string();
-                let bad = |reason| UnpackError::BadHardlink { path: display.clone(), target: link_display.clone(), reason };
-                let link_rel = clean_entry_path(&link).ok_or_else(|| bad("it points outside the layer root"))?;
+                let bad = |reason| UnpackError::BadHardlink {
+                    path: display.clone(),
+                    target: link_display.clone(),
+                    reason,
+                };
+                let link_rel = clean_entry_path(&link)
+                    .ok_or_else(|| bad("it points outside the layer root"))?;
                 if let Some(p) = link_rel.parent() {
                     self.check_no_symlink(p, &display)?;
                 }
@@ -169,7 +199,12 @@ impl Unpacker<'_> {
                 rustix::fs::mknodat(CWD, &target, file_type, Mode::from_raw_mode(mode), dev)
                     .map_err(|e| io_err(&target, e.into()))?;
             }
-            other => return Err(UnpackError::UnsupportedType { path: display, kind: other.as_byte() }),
+            other => {
+                return Err(UnpackError::UnsupportedType {
+                    path: display,
+                    kind: other.as_byte(),
+                });
+            }
         }
         self.apply_metadata(entry, &header, &target, mode, kind)?;
         if !is_dir {
@@ -207,7 +242,8 @@ impl Unpacker<'_> {
         }
         if kind != tar::EntryType::Symlink {
             // chown clears set-id bits, so the mode goes on after it.
-            fs::set_permissions(target, fs::Permissions::from_mode(mode)).map_err(|e| io_err(target, e))?;
+            fs::set_permissions(target, fs::Permissions::from_mode(mode))
+                .map_err(|e| io_err(target, e))?;
         }
         let mtime = header.mtime().unwrap_or(0) as i64;
         if kind == tar::EntryType::Directory {
@@ -241,7 +277,8 @@ impl Unpacker<'_> {
                 }
                 Err(_) => {
                     fs::create_dir(&full).map_err(|e| io_err(&full, e))?;
-                    fs::set_permissions(&full, fs::Permissions::from_mode(0o755)).map_err(|e| io_err(&full, e))?;
+                    fs::set_permissions(&full, fs::Permissions::from_mode(0o755))
+                        .map_err(|e| io_err(&full, e))?;
                 }
             }
             self.checked_dirs.insert(prefix.clone());
@@ -296,8 +333,14 @@ fn numeric_field(parsed: io::Result<u64>, raw: &[u8]) -> Result<u64, UnpackError
 }
 
 fn set_mtime(path: &Path, secs: i64) -> io::Result<()> {
-    let ts = Timespec { tv_sec: secs, tv_nsec: 0 };
-    let times = Timestamps { last_access: ts, last_modification: ts };
+    let ts = Timespec {
+        tv_sec: secs,
+        tv_nsec: 0,
+    };
+    let times = Timestamps {
+        last_access: ts,
+        last_modification: ts,
+    };
     rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(io::Error::from)
 }
 

@@ -15,10 +15,16 @@ pub struct ImageFilter {
 }
 
 impl ImageFilter {
-    pub fn parse(store: &Store, filters: &[String], allowed: &[&str]) -> Result<ImageFilter, CliError> {
+    pub fn parse(
+        store: &Store,
+        filters: &[String],
+        allowed: &[&str],
+    ) -> Result<ImageFilter, CliError> {
         let mut f = ImageFilter::default();
         for raw in filters {
-            let (key, value) = raw.split_once('=').ok_or_else(|| CliError::new(format!("bad format of filter (expected name=value): {raw}")))?;
+            let (key, value) = raw.split_once('=').ok_or_else(|| {
+                CliError::new(format!("bad format of filter (expected name=value): {raw}"))
+            })?;
             let key = key.to_ascii_lowercase();
             if !allowed.contains(&key.as_str()) {
                 return Err(CliError::new(format!("invalid filter '{key}'")));
@@ -28,7 +34,11 @@ impl ImageFilter {
                     f.dangling = Some(match value.to_ascii_lowercase().as_str() {
                         "true" | "1" => true,
                         "false" | "0" => false,
-                        _ => return Err(CliError::new(format!("Invalid filter 'dangling={value}'"))),
+                        _ => {
+                            return Err(CliError::new(format!(
+                                "Invalid filter 'dangling={value}'"
+                            )));
+                        }
                     })
                 }
                 "reference" => f.references.push(value.to_owned()),
@@ -39,7 +49,11 @@ impl ImageFilter {
                 "before" | "since" => {
                     let id = store.resolve_image(value).map_err(CliError::new)?;
                     let created = store.image(&id).map_err(CliError::new)?.config.created_at();
-                    if key == "before" { f.before = created } else { f.since = created }
+                    if key == "before" {
+                        f.before = created
+                    } else {
+                        f.since = created
+                    }
                 }
                 _ => return Err(CliError::new(format!("invalid filter '{key}'"))),
             }
@@ -119,7 +133,9 @@ pub fn glob(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {
         match p.first() {
             None => n.is_empty(),
-            Some('*') => (0..=n.len()).take_while(|&k| k == 0 || n[k - 1] != '/').any(|k| go(&p[1..], &n[k..])),
+            Some('*') => (0..=n.len())
+                .take_while(|&k| k == 0 || n[k - 1] != '/')
+                .any(|k| go(&p[1..], &n[k..])),
             Some('?') => !n.is_empty() && n[0] != '/' && go(&p[1..], &n[1..]),
             Some('[') => match (n.first(), class(p, *n.first().unwrap_or(&'\0'))) {
                 (Some(&c), Some((true, used))) if c != '/' => go(&p[used..], &n[1..]),

@@ -39,7 +39,11 @@ pub fn run(store: &Store, args: HistoryArgs) -> Result<ExitCode, CliError> {
         let size = if h.empty_layer {
             0
         } else {
-            let s = chains.get(layer).and_then(|c| store.layer_meta(c).ok()).map(|m| m.size).unwrap_or(0);
+            let s = chains
+                .get(layer)
+                .and_then(|c| store.layer_meta(c).ok())
+                .map(|m| m.size)
+                .unwrap_or(0);
             layer += 1;
             s
         };
@@ -75,7 +79,14 @@ pub fn run(store: &Store, args: HistoryArgs) -> Result<ExitCode, CliError> {
     } else {
         "{{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
     };
-    let listing = Listing { default_table, headers: HEADERS };
-    listing.print(args.format.as_deref(), args.quiet.then_some("{{.ID}}"), &rows)?;
+    let listing = Listing {
+        default_table,
+        headers: HEADERS,
+    };
+    listing.print(
+        args.format.as_deref(),
+        args.quiet.then_some("{{.ID}}"),
+        &rows,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

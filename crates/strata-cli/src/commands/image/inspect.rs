@@ -11,12 +11,31 @@ use crate::output;
 
 pub fn image_json(store: &Store, image: &Image) -> Result<Json, CliError> {
     let refs = store.references(&image.id).map_err(CliError::new)?;
-    let tags: Vec<String> = refs.iter().filter(|r| r.tag().is_some()).map(|r| r.familiar_string()).collect();
-    let digests: Vec<String> = refs.iter().filter(|r| r.digest().is_some()).map(|r| format!("{}@{}", r.familiar_name(), r.digest().map(|d| d.to_string()).unwrap_or_default())).collect();
+    let tags: Vec<String> = refs
+        .iter()
+        .filter(|r| r.tag().is_some())
+        .map(|r| r.familiar_string())
+        .collect();
+    let digests: Vec<String> = refs
+        .iter()
+        .filter(|r| r.digest().is_some())
+        .map(|r| {
+            format!(
+                "{}@{}",
+                r.familiar_name(),
+                r.digest().map(|d| d.to_string()).unwrap_or_default()
+            )
+        })
+        .collect();
     let size = store.image_size(image).map_err(CliError::new)?;
     let cfg = &image.config;
     let empty_config = strata_store::config::ContainerConfig::default();
-    let dirs: Vec<String> = image.chain_ids().iter().rev().map(|c| store.layer_diff_dir(c).display().to_string()).collect();
+    let dirs: Vec<String> = image
+        .chain_ids()
+        .iter()
+        .rev()
+        .map(|c| store.layer_diff_dir(c).display().to_string())
+        .collect();
     let mut graph = serde_json::Map::new();
     if let Some((top, lower)) = dirs.split_first() {
         if !lower.is_empty() {
@@ -38,7 +57,9 @@ pub fn image_json(store: &Store, image: &Image) -> Result<Json, CliError> {
         "Config": oci_config_view(cfg.config.as_ref().unwrap_or(&empty_config)),
         "Architecture": cfg.architecture,
     });
-    let map = obj.as_object_mut().ok_or_else(|| CliError::new("internal: inspect object"))?;
+    let map = obj
+        .as_object_mut()
+        .ok_or_else(|| CliError::new("internal: inspect object"))?;
     if !cfg.variant.is_empty() {
         map.insert("Variant".into(), Json::String(cfg.variant.clone()));
     }
@@ -48,8 +69,14 @@ pub fn image_json(store: &Store, image: &Image) -> Result<Json, CliError> {
     }
     map.insert("Size".into(), json!(size));
     map.insert("VirtualSize".into(), json!(size));
-    map.insert("GraphDriver".into(), json!({"Data": graph, "Name": "overlay"}));
-    map.insert("RootFS".into(), json!({"Type": cfg.rootfs.kind, "Layers": cfg.rootfs.diff_ids}));
+    map.insert(
+        "GraphDriver".into(),
+        json!({"Data": graph, "Name": "overlay"}),
+    );
+    map.insert(
+        "RootFS".into(),
+        json!({"Type": cfg.rootfs.kind, "Layers": cfg.rootfs.diff_ids}),
+    );
     map.insert("Metadata".into(), json!({"LastTagTime": image.record.last_tag_time.clone().unwrap_or_else(|| "0001-01-01T00:00:00Z".into())}));
     Ok(obj)
 }

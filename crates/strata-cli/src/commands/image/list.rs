@@ -30,9 +30,18 @@ pub fn run(store: &Store, _global: &GlobalOpts, args: ListArgs) -> Result<ExitCo
     if let Some(r) = &args.reference {
         filters.push(format!("reference={r}"));
     }
-    let filter = ImageFilter::parse(store, &filters, &["dangling", "reference", "label", "before", "since"])?;
+    let filter = ImageFilter::parse(
+        store,
+        &filters,
+        &["dangling", "reference", "label", "before", "since"],
+    )?;
     let mut images = store.list_images().map_err(CliError::new)?;
-    images.sort_by(|a, b| b.0.config.created_at().cmp(&a.0.config.created_at()).then_with(|| a.0.id.cmp(&b.0.id)));
+    images.sort_by(|a, b| {
+        b.0.config
+            .created_at()
+            .cmp(&a.0.config.created_at())
+            .then_with(|| a.0.id.cmp(&b.0.id))
+    });
 
     let mut rows = Vec::new();
     for (image, mut refs) in images {
@@ -40,7 +49,10 @@ pub fn run(store: &Store, _global: &GlobalOpts, args: ListArgs) -> Result<ExitCo
             continue;
         }
         // Untagged images with children are intermediate layers of a build: hidden without -a.
-        if !args.all && refs.is_empty() && !store.children(&image.id).map_err(CliError::new)?.is_empty() {
+        if !args.all
+            && refs.is_empty()
+            && !store.children(&image.id).map_err(CliError::new)?.is_empty()
+        {
             continue;
         }
         let size = store.image_size(&image).map_err(CliError::new)?;
@@ -69,7 +81,11 @@ pub fn run(store: &Store, _global: &GlobalOpts, args: ListArgs) -> Result<ExitCo
         let mut repos_with_tags = Vec::new();
         for t in &tags {
             let repo = t.familiar_name();
-            let repo_digests: Vec<String> = digests.iter().filter(|d| d.familiar_name() == repo).filter_map(|d| d.digest().map(|x| x.to_string())).collect();
+            let repo_digests: Vec<String> = digests
+                .iter()
+                .filter(|d| d.familiar_name() == repo)
+                .filter_map(|d| d.digest().map(|x| x.to_string()))
+                .collect();
             if args.digests && !repo_digests.is_empty() {
                 for d in &repo_digests {
                     rows.push(base(&repo, t.tag().unwrap_or("<none>"), d));
@@ -79,9 +95,16 @@ pub fn run(store: &Store, _global: &GlobalOpts, args: ListArgs) -> Result<ExitCo
             }
             repos_with_tags.push(repo);
         }
-        for d in digests.iter().filter(|d| !repos_with_tags.contains(&d.familiar_name())) {
+        for d in digests
+            .iter()
+            .filter(|d| !repos_with_tags.contains(&d.familiar_name()))
+        {
             let digest = d.digest().map(|x| x.to_string()).unwrap_or_default();
-            rows.push(base(&d.familiar_name(), "<none>", if args.digests { &digest } else { "" }));
+            rows.push(base(
+                &d.familiar_name(),
+                "<none>",
+                if args.digests { &digest } else { "" },
+            ));
         }
     }
     let default_table = if args.digests {
@@ -89,7 +112,14 @@ pub fn run(store: &Store, _global: &GlobalOpts, args: ListArgs) -> Result<ExitCo
     } else {
         "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
     };
-    let listing = Listing { default_table, headers: HEADERS };
-    listing.print(args.format.as_deref(), args.quiet.then_some("{{.ID}}"), &rows)?;
+    let listing = Listing {
+        default_table,
+        headers: HEADERS,
+    };
+    listing.print(
+        args.format.as_deref(),
+        args.quiet.then_some("{{.ID}}"),
+        &rows,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -39,6 +39,8 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Build an image from a Dockerfile
+    Build(crate::commands::build::BuildArgs),
 }
 
 #[derive(Args, Debug)]
@@ -159,7 +161,12 @@ pub struct ImportArgs {
 }
 
 pub fn open_store(global: &GlobalOpts) -> Result<Store, CliError> {
-    Store::open(&global.root).map_err(|e| CliError::new(format!("opening the store at {}: {e}", global.root.display())))
+    Store::open(&global.root).map_err(|e| {
+        CliError::new(format!(
+            "opening the store at {}: {e}",
+            global.root.display()
+        ))
+    })
 }
 
 pub fn run(global: &GlobalOpts, cmd: ImageCommand) -> Result<ExitCode, CliError> {
@@ -174,6 +181,7 @@ pub fn run(global: &GlobalOpts, cmd: ImageCommand) -> Result<ExitCode, CliError>
         ImageCommand::Save(a) => transfer::save(&store, a),
         ImageCommand::Load(a) => transfer::load(&store, a),
         ImageCommand::Import(a) => transfer::import(&store, a),
+        ImageCommand::Build(a) => crate::commands::build::run(global, a),
     }
 }
 
@@ -184,5 +192,9 @@ pub fn image_users(global: &GlobalOpts) -> Result<Vec<strata_store::ImageUser>, 
 
 /// The 12-character form Docker prints, or the full `sha256:` ID with `--no-trunc`.
 pub fn display_id(id: &strata_reference::Digest, no_trunc: bool) -> String {
-    if no_trunc { id.to_string() } else { id.short().to_owned() }
+    if no_trunc {
+        id.to_string()
+    } else {
+        id.short().to_owned()
+    }
 }

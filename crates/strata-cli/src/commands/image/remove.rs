@@ -13,13 +13,21 @@ use crate::commands::CliError;
 use crate::output::units;
 
 pub fn tag(store: &Store, args: TagArgs) -> Result<ExitCode, CliError> {
-    let target = Reference::parse_normalized(&args.target)
-        .map_err(|e| CliError::new(format!("Error parsing reference: {:?} is not a valid repository/tag: {e}", args.target)))?;
+    let target = Reference::parse_normalized(&args.target).map_err(|e| {
+        CliError::new(format!(
+            "Error parsing reference: {:?} is not a valid repository/tag: {e}",
+            args.target
+        ))
+    })?;
     if target.digest().is_some() {
-        return Err(CliError::new("refusing to create a tag with a digest reference"));
+        return Err(CliError::new(
+            "refusing to create a tag with a digest reference",
+        ));
     }
     let id = store.resolve_image(&args.source).map_err(CliError::new)?;
-    store.tag(&id, &target.with_default_tag()).map_err(CliError::new)?;
+    store
+        .tag(&id, &target.with_default_tag())
+        .map_err(CliError::new)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -37,7 +45,10 @@ fn print_events(events: &[DeleteEvent], lower: bool) {
 /// Removes each image in turn; like Docker, reports every failure and exits 1 if any failed.
 pub fn run(store: &Store, global: &GlobalOpts, args: RemoveArgs) -> Result<ExitCode, CliError> {
     let users = image_users(global)?;
-    let opts = RemoveOptions { force: args.force, no_prune: args.no_prune };
+    let opts = RemoveOptions {
+        force: args.force,
+        no_prune: args.no_prune,
+    };
     let mut failed = false;
     for image in &args.images {
         match store.remove_image(image, opts, &users) {
@@ -48,7 +59,11 @@ pub fn run(store: &Store, global: &GlobalOpts, args: RemoveArgs) -> Result<ExitC
             }
         }
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 pub fn prune(store: &Store, global: &GlobalOpts, args: PruneArgs) -> Result<ExitCode, CliError> {
@@ -72,7 +87,9 @@ pub fn prune(store: &Store, global: &GlobalOpts, args: PruneArgs) -> Result<Exit
         let mut refs = Vec::new();
         !filter.labels.is_empty() && !filter.keep(image, &mut refs)
     };
-    let (events, reclaimed) = store.prune_images(args.all, &users, keep).map_err(CliError::new)?;
+    let (events, reclaimed) = store
+        .prune_images(args.all, &users, keep)
+        .map_err(CliError::new)?;
     if !events.is_empty() {
         println!("Deleted Images:");
         print_events(&events, true);

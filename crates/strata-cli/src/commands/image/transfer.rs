@@ -11,23 +11,43 @@ use super::{ImportArgs, LoadArgs, SaveArgs};
 use crate::commands::CliError;
 
 pub fn save(store: &Store, args: SaveArgs) -> Result<ExitCode, CliError> {
-    let format = if args.format == "oci" { SaveFormat::Oci } else { SaveFormat::DockerArchive };
+    let format = if args.format == "oci" {
+        SaveFormat::Oci
+    } else {
+        SaveFormat::DockerArchive
+    };
     match &args.output {
         Some(path) => {
             // Written beside the target and renamed, so a failed save leaves no partial file.
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::Builder::new().prefix(".strata-save-").tempfile_in(dir)
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let tmp = tempfile::Builder::new()
+                .prefix(".strata-save-")
+                .tempfile_in(dir)
                 .map_err(|e| CliError::new(format!("failed to save image: {e}")))?;
-            store.save(&args.images, format, BufWriter::with_capacity(1 << 20, tmp.as_file())).map_err(CliError::new)?;
-            tmp.persist(path).map_err(|e| CliError::new(format!("failed to save image: {}", e.error)))?;
+            store
+                .save(
+                    &args.images,
+                    format,
+                    BufWriter::with_capacity(1 << 20, tmp.as_file()),
+                )
+                .map_err(CliError::new)?;
+            tmp.persist(path)
+                .map_err(|e| CliError::new(format!("failed to save image: {}", e.error)))?;
         }
         None => {
             if io::stdout().is_terminal() {
-                return Err(CliError::new("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
+                return Err(CliError::new(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
             }
             let stdout = io::stdout();
             let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-            store.save(&args.images, format, &mut out).map_err(CliError::new)?;
+            store
+                .save(&args.images, format, &mut out)
+                .map_err(CliError::new)?;
             out.flush()?;
         }
     }
@@ -37,12 +57,15 @@ pub fn save(store: &Store, args: SaveArgs) -> Result<ExitCode, CliError> {
 pub fn load(store: &Store, args: LoadArgs) -> Result<ExitCode, CliError> {
     let loaded = match &args.input {
         Some(path) => {
-            let file = File::open(path).map_err(|e| CliError::new(format!("open {}: {e}", path.display())))?;
+            let file = File::open(path)
+                .map_err(|e| CliError::new(format!("open {}: {e}", path.display())))?;
             store.load(file)
         }
         None => {
             if io::stdin().is_terminal() {
-                return Err(CliError::new("requested load from stdin, but stdin is empty"));
+                return Err(CliError::new(
+                    "requested load from stdin, but stdin is empty",
+                ));
             }
             store.load(io::stdin().lock())
         }
@@ -73,19 +96,31 @@ pub fn import(store: &Store, args: ImportArgs) -> Result<ExitCode, CliError> {
         Some(p) => {
             let (os, arch) = p.split_once('/').unwrap_or((p, ""));
             if os != "linux" || (!arch.is_empty() && arch != crate::commands::version::go_arch()) {
-                return Err(CliError::new(format!("importing for platform {p} is not supported: strata imports for linux/{}", crate::commands::version::go_arch())));
+                return Err(CliError::new(format!(
+                    "importing for platform {p} is not supported: strata imports for linux/{}",
+                    crate::commands::version::go_arch()
+                )));
             }
             Some(os.to_owned())
         }
     };
     if args.source.starts_with("http://") || args.source.starts_with("https://") {
-        return Err(CliError::new("importing from a URL is not implemented in strata yet: download the file and import it"));
+        return Err(CliError::new(
+            "importing from a URL is not implemented in strata yet: download the file and import it",
+        ));
     }
-    let opts = ImportOptions { changes: args.change, message: args.message, source: "-".into(), reference, platform_os };
+    let opts = ImportOptions {
+        changes: args.change,
+        message: args.message,
+        source: "-".into(),
+        reference,
+        platform_os,
+    };
     let id = if args.source == "-" {
         store.import(io::stdin().lock(), &opts)
     } else {
-        let file = File::open(&args.source).map_err(|e| CliError::new(format!("open {}: {e}", args.source)))?;
+        let file = File::open(&args.source)
+            .map_err(|e| CliError::new(format!("open {}: {e}", args.source)))?;
         store.import(file, &opts)
     }
     .map_err(CliError::new)?;

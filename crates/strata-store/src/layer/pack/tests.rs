@@ -5,7 +5,8 @@ use rustix::fs::{CWD, FileType, Mode, XattrFlags};
 use std::os::unix::fs::PermissionsExt;
 
 fn whiteout(path: &Path) {
-    rustix::fs::mknodat(CWD, path, FileType::CharacterDevice, Mode::empty(), 0).expect("mknod (tests run as root)");
+    rustix::fs::mknodat(CWD, path, FileType::CharacterDevice, Mode::empty(), 0)
+        .expect("mknod (tests run as root)");
 }
 
 fn opaque(path: &Path) {
@@ -14,10 +15,16 @@ fn opaque(path: &Path) {
 
 fn entries(tar: &[u8]) -> Vec<(String, tar::EntryType)> {
     let mut a = tar::Archive::new(tar);
-    a.entries().expect("entries").map(|e| {
-        let e = e.expect("entry");
-        (e.path().expect("path").display().to_string(), e.header().entry_type())
-    }).collect()
+    a.entries()
+        .expect("entries")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.path().expect("path").display().to_string(),
+                e.header().entry_type(),
+            )
+        })
+        .collect()
 }
 
 /// lower: etc/motd, etc/passwd, var/lib/x, usr/ ; upper: the container's changes.
@@ -39,7 +46,11 @@ fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
     opaque(&upper.join("var/lib"));
     fs::write(upper.join("var/lib/new"), "n").expect("w");
     fs::write(upper.join("usr/bin/tool"), "#!/bin/sh\n").expect("w");
-    fs::set_permissions(upper.join("usr/bin/tool"), fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::set_permissions(
+        upper.join("usr/bin/tool"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
     fs::hard_link(upper.join("usr/bin/tool"), upper.join("usr/bin/tool2")).expect("link");
     std::os::unix::fs::symlink("/usr/bin/tool", upper.join("usr/bin/sym")).expect("symlink");
     (t, lower, upper)
@@ -48,13 +59,26 @@ fn fixture() -> (tempfile::TempDir, PathBuf, PathBuf) {
 #[test]
 fn changes_follow_dockers_overlay_rules() {
     let (_t, lower, upper) = fixture();
-    let got: Vec<String> = overlay_changes(&upper, &[lower], &[]).expect("changes").iter().map(|c: &Change| format!("{} {}", c.kind.letter(), c.path)).collect();
+    let got: Vec<String> = overlay_changes(&upper, &[lower], &[])
+        .expect("changes")
+        .iter()
+        .map(|c: &Change| format!("{} {}", c.kind.letter(), c.path))
+        .collect();
     assert_eq!(
         got,
         vec![
-            "C /etc", "D /etc/motd", "C /etc/passwd",
-            "C /usr", "C /usr/bin", "A /usr/bin/sym", "A /usr/bin/tool", "A /usr/bin/tool2",
-            "C /var", "C /var/lib", "A /var/lib/new", "D /var/lib/x",
+            "C /etc",
+            "D /etc/motd",
+            "C /etc/passwd",
+            "C /usr",
+            "C /usr/bin",
+            "A /usr/bin/sym",
+            "A /usr/bin/tool",
+            "A /usr/bin/tool2",
+            "C /var",
+            "C /var/lib",
+            "A /var/lib/new",
+            "D /var/lib/x",
         ]
     );
     let _ = ChangeKind::Added;
@@ -68,25 +92,48 @@ fn upper_dir_tar_has_whiteouts_links_and_round_trips() {
     let find = |n: &str| names.iter().find(|(p, _)| p == n).map(|(_, k)| *k);
     assert_eq!(find("etc/.wh.motd"), Some(tar::EntryType::Regular));
     assert_eq!(find("var/lib/.wh..wh..opq"), Some(tar::EntryType::Regular));
-    assert_eq!(find("usr/bin/tool2"), Some(tar::EntryType::Link), "{names:?}");
+    assert_eq!(
+        find("usr/bin/tool2"),
+        Some(tar::EntryType::Link),
+        "{names:?}"
+    );
     assert_eq!(find("usr/bin/sym"), Some(tar::EntryType::Symlink));
     let sorted: Vec<&String> = names.iter().map(|(p, _)| p).collect();
-    assert_eq!(sorted.first().map(|s| s.as_str()), Some("etc/"), "walk order: {sorted:?}");
+    assert_eq!(
+        sorted.first().map(|s| s.as_str()),
+        Some("etc/"),
+        "walk order: {sorted:?}"
+    );
     // Unpacking the tar gives back the same overlay-format tree.
     let again = t.path().join("again");
     fs::create_dir(&again).expect("mkdir");
     unpack_layer(&tar[..], &again).expect("unpack");
-    assert!(is_whiteout(&fs::symlink_metadata(again.join("etc/motd")).expect("whiteout")));
+    assert!(is_whiteout(
+        &fs::symlink_metadata(again.join("etc/motd")).expect("whiteout")
+    ));
     assert!(is_opaque(&again.join("var/lib")));
-    assert_eq!(fs::read(again.join("usr/bin/tool2")).expect("link"), b"#!/bin/sh\n");
-    assert_eq!(fs::symlink_metadata(again.join("usr/bin/tool")).expect("mode").permissions().mode() & 0o777, 0o755);
+    assert_eq!(
+        fs::read(again.join("usr/bin/tool2")).expect("link"),
+        b"#!/bin/sh\n"
+    );
+    assert_eq!(
+        fs::symlink_metadata(again.join("usr/bin/tool"))
+            .expect("mode")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o755
+    );
 }
 
 #[test]
 fn an_empty_upper_dir_is_dockers_empty_layer() {
     let t = tempfile::tempdir().expect("tmp");
     let tar = tar_upper_dir(t.path(), &[], Vec::new()).expect("tar");
-    assert_eq!(strata_reference::Digest::sha256_of(&tar).to_string(), crate::EMPTY_LAYER_DIFF_ID);
+    assert_eq!(
+        strata_reference::Digest::sha256_of(&tar).to_string(),
+        crate::EMPTY_LAYER_DIFF_ID
+    );
 }
 
 #[test]
@@ -94,9 +141,15 @@ fn merged_view_applies_whiteouts_and_opaque_dirs() {
     let (_t, lower, upper) = fixture();
     let tar = tar_merged(&[upper, lower], Vec::new()).expect("tar");
     let names: Vec<String> = entries(&tar).into_iter().map(|(p, _)| p).collect();
-    assert!(!names.contains(&"etc/motd".to_string()), "whited out: {names:?}");
+    assert!(
+        !names.contains(&"etc/motd".to_string()),
+        "whited out: {names:?}"
+    );
     assert!(names.contains(&"etc/passwd".to_string()));
-    assert!(!names.contains(&"var/lib/x".to_string()), "hidden by the opaque dir: {names:?}");
+    assert!(
+        !names.contains(&"var/lib/x".to_string()),
+        "hidden by the opaque dir: {names:?}"
+    );
     assert!(names.contains(&"var/lib/new".to_string()));
     assert!(!names.iter().any(|n| n.contains(".wh.")), "{names:?}");
     let mut a = tar::Archive::new(&tar[..]);
@@ -126,10 +179,26 @@ fn tree_comparison_finds_adds_changes_and_deletes() {
     fs::write(new.join("etc/passwd"), "p2").expect("w");
     fs::create_dir(new.join("srv")).expect("mkdir");
     fs::write(new.join("srv/app"), "a").expect("w");
-    let got: Vec<String> = tree_changes(&new, &old).expect("changes").iter().map(|c| format!("{} {}", c.kind.letter(), c.path)).collect();
-    assert_eq!(got, vec!["C /etc", "D /etc/motd", "C /etc/passwd", "A /srv", "A /srv/app"]);
+    let got: Vec<String> = tree_changes(&new, &old)
+        .expect("changes")
+        .iter()
+        .map(|c| format!("{} {}", c.kind.letter(), c.path))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "C /etc",
+            "D /etc/motd",
+            "C /etc/passwd",
+            "A /srv",
+            "A /srv/app"
+        ]
+    );
     let changes = tree_changes(&new, &old).expect("changes");
     let tar = tar_changes(&new, &changes, Vec::new()).expect("tar");
     let names: Vec<String> = entries(&tar).into_iter().map(|(p, _)| p).collect();
-    assert_eq!(names, vec!["etc/", "etc/.wh.motd", "etc/passwd", "srv/", "srv/app"]);
+    assert_eq!(
+        names,
+        vec!["etc/", "etc/.wh.motd", "etc/passwd", "srv/", "srv/app"]
+    );
 }

@@ -9,7 +9,11 @@ fn tar_of(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(*kind);
         h.set_size(data.len() as u64);
-        h.set_mode(if *kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+        h.set_mode(if *kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
         h.set_uid(0);
         h.set_gid(0);
         h.set_mtime(1_700_000_000);
@@ -22,7 +26,9 @@ fn tar_of(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
     b.into_inner().expect("finish")
 }
 
-fn unpack(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> (tempfile::TempDir, Result<(), UnpackError>) {
+fn unpack(
+    entries: &[(&str, tar::EntryType, &str, &[u8])],
+) -> (tempfile::TempDir, Result<(), UnpackError>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let dest = dir.path().join("layer");
     fs::create_dir(&dest).expect("mkdir");
@@ -48,9 +54,15 @@ fn regular_files_dirs_and_links_unpack() {
     let a = fs::metadata(l.join("etc/motd")).expect("stat");
     let b = fs::metadata(l.join("etc/motd2")).expect("stat");
     assert_eq!(a.ino(), b.ino(), "hard link kept as a link");
-    assert_eq!(fs::read_link(l.join("bin/sh")).expect("link"), Path::new("/bin/busybox"));
+    assert_eq!(
+        fs::read_link(l.join("bin/sh")).expect("link"),
+        Path::new("/bin/busybox")
+    );
     assert_eq!(a.mtime(), 1_700_000_000);
-    assert_eq!(fs::metadata(l.join("etc")).expect("stat").mtime(), 1_700_000_000);
+    assert_eq!(
+        fs::metadata(l.join("etc")).expect("stat").mtime(),
+        1_700_000_000
+    );
 }
 
 #[test]
@@ -75,22 +87,41 @@ fn writing_through_a_symlink_is_refused() {
     let outside = tempfile::tempdir().expect("tempdir");
     let target = outside.path().to_str().expect("utf8").to_owned();
     let (_d, res) = unpack(&[("escape", S, &target, b""), ("escape/pwned", F, "", b"x")]);
-    assert!(matches!(res, Err(UnpackError::ThroughSymlink { .. })), "{res:?}");
+    assert!(
+        matches!(res, Err(UnpackError::ThroughSymlink { .. })),
+        "{res:?}"
+    );
     assert!(!outside.path().join("pwned").exists());
     // A directory replaced by a symlink later in the same tar must not be trusted either.
-    let (_d, res) = unpack(&[("d/", D, "", b""), ("d", S, &target, b""), ("d/pwned", F, "", b"x")]);
-    assert!(matches!(res, Err(UnpackError::ThroughSymlink { .. })), "{res:?}");
+    let (_d, res) = unpack(&[
+        ("d/", D, "", b""),
+        ("d", S, &target, b""),
+        ("d/pwned", F, "", b"x"),
+    ]);
+    assert!(
+        matches!(res, Err(UnpackError::ThroughSymlink { .. })),
+        "{res:?}"
+    );
     assert!(!outside.path().join("pwned").exists());
 }
 
 #[test]
 fn relative_symlink_escape_and_hardlinks_out_are_refused() {
     let (_d, res) = unpack(&[("a/link", S, "../../../etc/passwd", b"")]);
-    assert!(matches!(res, Err(UnpackError::SymlinkEscape { .. })), "{res:?}");
+    assert!(
+        matches!(res, Err(UnpackError::SymlinkEscape { .. })),
+        "{res:?}"
+    );
     let (_d, res) = unpack(&[("hl", H, "../../etc/passwd", b"")]);
-    assert!(matches!(res, Err(UnpackError::BadHardlink { .. })), "{res:?}");
+    assert!(
+        matches!(res, Err(UnpackError::BadHardlink { .. })),
+        "{res:?}"
+    );
     let (_d, res) = unpack(&[("hl", H, "/etc/passwd", b"")]);
-    assert!(matches!(res, Err(UnpackError::BadHardlink { .. })), "absolute target not in layer: {res:?}");
+    assert!(
+        matches!(res, Err(UnpackError::BadHardlink { .. })),
+        "absolute target not in layer: {res:?}"
+    );
 }
 
 #[test]
@@ -121,8 +152,14 @@ fn truncated_archive_is_an_error() {
 
 #[test]
 fn clean_matches_go_filepath_clean_rules() {
-    assert_eq!(clean_entry_path(Path::new("./a/./b/../c")), Some(PathBuf::from("a/c")));
-    assert_eq!(clean_entry_path(Path::new("/../../x")), Some(PathBuf::from("x")));
+    assert_eq!(
+        clean_entry_path(Path::new("./a/./b/../c")),
+        Some(PathBuf::from("a/c"))
+    );
+    assert_eq!(
+        clean_entry_path(Path::new("/../../x")),
+        Some(PathBuf::from("x"))
+    );
     assert_eq!(clean_entry_path(Path::new("a/../..")), None);
     assert_eq!(clean_entry_path(Path::new("./")), Some(PathBuf::new()));
 }
@@ -132,11 +169,19 @@ mod properties {
     use proptest::prelude::*;
 
     fn component() -> impl Strategy<Value = String> {
-        prop_oneof![Just("a".to_owned()), Just("b".to_owned()), Just("..".to_owned()), Just(".".to_owned()), Just("".to_owned()), Just(".wh.a".to_owned())]
+        prop_oneof![
+            Just("a".to_owned()),
+            Just("b".to_owned()),
+            Just("..".to_owned()),
+            Just(".".to_owned()),
+            Just("".to_owned()),
+            Just(".wh.a".to_owned())
+        ]
     }
 
     fn path() -> impl Strategy<Value = String> {
-        (any::<bool>(), prop::collection::vec(component(), 1..5)).prop_map(|(abs, parts)| format!("{}{}", if abs { "/" } else { "" }, parts.join("/")))
+        (any::<bool>(), prop::collection::vec(component(), 1..5))
+            .prop_map(|(abs, parts)| format!("{}{}", if abs { "/" } else { "" }, parts.join("/")))
     }
 
     fn kind() -> impl Strategy<Value = tar::EntryType> {
