@@ -78,6 +78,9 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(crate::commands::container::Group),
+    /// Run or maintain a registry server
+    #[command(subcommand)]
+    Registry(crate::commands::registry::RegistryCommand),
 }
 
 #[derive(Args, Debug)]

@@ -9,6 +9,7 @@ pub mod container;
 mod error;
 pub mod image;
 mod inspect;
+pub mod registry;
 pub mod system;
 pub mod version;
 
@@ -34,6 +35,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Export(a) => changes::export(g, a),
         Command::Containers(c) => container::run_top(g, c),
         Command::Container(c) => container::run_group(g, c),
+        Command::Registry(c) => registry::run(g, c),
     }
 }
 
