@@ -11,6 +11,8 @@
 //!   root: /var/lib/strata/registry
 //! limits:
 //!   max_manifest_bytes: 4194304
+//!   max_blob_bytes: 10737418240    # optional; unlimited when absent
+//!   max_concurrent_requests: 1024  # optional; over it clients get 429 TOOMANYREQUESTS
 //! tls:
 //!   cert: /etc/strata/registry.crt
 //!   key: /etc/strata/registry.key
@@ -93,12 +95,18 @@ fn default_driver() -> String {
 pub struct Limits {
     #[serde(default = "default_max_manifest")]
     pub max_manifest_bytes: u64,
+    #[serde(default)]
+    pub max_blob_bytes: Option<u64>,
+    #[serde(default)]
+    pub max_concurrent_requests: Option<usize>,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_manifest_bytes: DEFAULT_MAX_MANIFEST_BYTES,
+            max_blob_bytes: None,
+            max_concurrent_requests: None,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Options {
     pub read_only: bool,
     pub delete_enabled: bool,
     pub max_manifest_bytes: u64,
+    pub max_blob_bytes: Option<u64>,
+    pub max_concurrent_requests: Option<usize>,
     /// Served over TLS (decides the scheme of the default token realm).
     pub tls: bool,
 }
@@ -44,6 +46,8 @@ impl Default for Options {
             read_only: false,
             delete_enabled: false,
             max_manifest_bytes: config::DEFAULT_MAX_MANIFEST_BYTES,
+            max_blob_bytes: None,
+            max_concurrent_requests: None,
             tls: false,
         }
     }
@@ -55,6 +59,8 @@ pub struct App {
     pub options: Options,
     pub auth: Option<auth::Auth>,
     pub metrics: Metrics,
+    /// Requests being served now (for `max_concurrent_requests`).
+    pub(crate) in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl App {
@@ -63,11 +69,14 @@ impl App {
         options: Options,
         auth: Option<auth::Auth>,
     ) -> App {
+        let mut store = Store::new(driver);
+        store.max_blob_bytes = options.max_blob_bytes;
         App {
-            store: Store::new(driver),
+            store,
             options,
             auth,
             metrics: Metrics::default(),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -87,6 +96,8 @@ impl App {
             read_only: config.read_only,
             delete_enabled: config.delete_enabled,
             max_manifest_bytes: config.limits.max_manifest_bytes,
+            max_blob_bytes: config.limits.max_blob_bytes,
+            max_concurrent_requests: config.limits.max_concurrent_requests,
             tls: config.tls.is_some(),
         };
         Ok(App::new(

@@ -25,6 +25,8 @@ use crate::uploads::UploadLocks;
 pub struct Store {
     pub(crate) driver: Arc<dyn Driver>,
     pub(crate) uploads: UploadLocks,
+    /// Uploads that would grow past this are refused.
+    pub max_blob_bytes: Option<u64>,
 }
 
 pub(crate) fn blob_path(d: &Digest) -> String {
@@ -100,6 +102,7 @@ impl Store {
         Store {
             driver,
             uploads: UploadLocks::default(),
+            max_blob_bytes: None,
         }
     }
 

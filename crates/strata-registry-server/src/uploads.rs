@@ -128,8 +128,15 @@ impl Store {
                 digester: self.hash_object(&path, size, alg).await?,
             },
         };
+        let limit = self.max_blob_bytes.map(|m| m.saturating_sub(size));
+        if let (Some(limit), Some(exp)) = (limit, expected_len) {
+            if exp > limit {
+                *state = Some(hs);
+                return Err(UploadError::TooLarge);
+            }
+        }
         let result = self
-            .stream_into(&path, &mut hs.digester, body, expected_len)
+            .stream_into(&path, &mut hs.digester, body, expected_len, limit)
             .await;
         match result {
             Ok(written) => {
@@ -152,6 +159,7 @@ impl Store {
         digester: &mut Digester,
         mut body: S,
         expected_len: Option<u64>,
+        limit: Option<u64>,
     ) -> Result<u64, UploadError>
     where
         S: Stream<Item = Result<Bytes, BodyError>> + Send + Unpin,
@@ -161,6 +169,9 @@ impl Store {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| UploadError::Body(e.to_string()))?;
             written += chunk.len() as u64;
+            if limit.is_some_and(|l| written > l) {
+                return Err(UploadError::TooLarge);
+            }
             if let Some(exp) = expected_len {
                 if written > exp {
                     return Err(UploadError::SizeMismatch {

@@ -497,3 +497,113 @@ async fn metrics_are_prometheus_text() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limits_blob_size_and_concurrency() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(
+        dir.path(),
+        "limits: {max_blob_bytes: 10, max_concurrent_requests: 1}\n",
+    )
+    .await;
+    let big = b"0123456789ab";
+    let d = Digest::sha256_of(big);
+    let r = s
+        .client
+        .post(s.url(&format!("/v2/r/blobs/uploads/?digest={d}")))
+        .body(big.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(error_code(r).await, "SIZE_INVALID");
+    // A streamed body without a length is cut off at the limit too.
+    let r = s
+        .client
+        .post(s.url("/v2/r/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = header(&r, "location").to_owned();
+    let chunks: Vec<Result<&'static [u8], std::io::Error>> = vec![Ok(b"012345"), Ok(b"6789ab")];
+    let r = s
+        .client
+        .patch(s.url(&loc))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = s.client.get(s.url(&loc)).send().await.unwrap();
+    assert_eq!(
+        header(&r, "range"),
+        "0-0",
+        "the rejected chunk was rolled back"
+    );
+
+    // One request at a time: a second one while a slow upload streams gets 429.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let slow = tokio::spawn({
+        let c = s.client.clone();
+        let url = s.url(&loc);
+        async move { c.patch(url).body(body).send().await.unwrap().status() }
+    });
+    tx.send(Ok(b"01".to_vec())).await.unwrap();
+    let mut got_429 = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let r = s.client.get(s.url("/v2/")).send().await.unwrap();
+        if r.status() == 429 {
+            assert_eq!(header(&r, "retry-after"), "1");
+            assert_eq!(error_code(r).await, "TOOMANYREQUESTS");
+            got_429 = true;
+            break;
+        }
+    }
+    drop(tx);
+    assert!(got_429);
+    assert_eq!(slow.await.unwrap(), 202);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(dir.path(), "").await;
+    let r = s
+        .client
+        .post(s.url("/v2/r/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    let loc = header(&r, "location").to_owned();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let c = s.client.clone();
+    let url = s.url(&loc);
+    let slow = tokio::spawn(async move { c.patch(url).body(body).send().await.unwrap().status() });
+    tx.send(Ok(b"first".to_vec())).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let base = s.base.clone();
+    let stopping = tokio::spawn(s.stop());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // New connections are refused while the old request still completes.
+    assert!(reqwest::get(format!("{base}/v2/")).await.is_err());
+    tx.send(Ok(b"second".to_vec())).await.unwrap();
+    drop(tx);
+    assert_eq!(slow.await.unwrap(), 202);
+    stopping.await.unwrap();
+    let s = TestServer::start(dir.path(), "").await;
+    let r = s.client.get(s.url(&loc)).send().await.unwrap();
+    assert_eq!(header(&r, "range"), "0-10");
+    s.stop().await;
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

@@ -2,6 +2,7 @@
 //! (`…/manifests/<ref>`, `…/blobs/<digest>`, `…/tags/list`) rather than by a route table.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -69,13 +70,33 @@ pub(crate) fn parse_route(path: &str) -> Option<Route> {
     }
 }
 
+struct InFlight<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// The single handler: dispatch, turn errors into spec bodies, add the API version header,
 /// record metrics.
 pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Response<Body> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let mut resp = match dispatch(&app, req).await {
+    let busy = app.in_flight.fetch_add(1, Ordering::AcqRel);
+    // Decrement even when the client goes away and this future is dropped.
+    let _guard = InFlight(&app.in_flight);
+    let over_limit = app
+        .options
+        .max_concurrent_requests
+        .is_some_and(|m| busy >= m);
+    let result = if over_limit {
+        Err(ApiError::new(ErrorCode::TooManyRequests).header(header::RETRY_AFTER, "1"))
+    } else {
+        dispatch(&app, req).await
+    };
+    let mut resp = match result {
         Ok(r) => r,
         Err(e) => {
             if e.code == ErrorCode::Unknown {

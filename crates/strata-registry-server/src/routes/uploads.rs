@@ -88,7 +88,9 @@ fn upload_error(e: UploadError, repo: &str, id: &str) -> ApiError {
         UploadError::DigestMismatch { computed } => {
             ApiError::new(ErrorCode::DigestInvalid).detail(format!("computed {computed}"))
         }
-        UploadError::TooLarge => ApiError::new(ErrorCode::SizeInvalid),
+        UploadError::TooLarge => ApiError::new(ErrorCode::SizeInvalid)
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+            .message("blob exceeds the size limit"),
         UploadError::Body(m) => ApiError::new(ErrorCode::BlobUploadInvalid).detail(m),
         UploadError::Storage(s) => s.into(),
     }
