@@ -313,3 +313,69 @@ fn docker_push_and_pull_round_trip() {
     assert_eq!(id.trim(), pulled.trim());
     docker(&["rmi", &remote]);
 }
+
+/// bcrypt of "pw" (cost 5), as `htpasswd -nbB alice pw` writes it.
+const ALICE_PW: &str = "alice:$2y$05$zFuRucjtheJ8vDOhbNrAS.Jb/JTr12Sos2Ra/6lYmUVEI4wpjfEWa";
+
+#[test]
+fn docker_login_push_pull_with_token_and_basic_auth() {
+    if !docker_available() {
+        println!("skipping: docker is not available");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("htpasswd"), format!("{ALICE_PW}\n")).unwrap();
+    let ht = work.path().join("htpasswd");
+    let token_cfg = format!(
+        "auth:\n  htpasswd: {{path: {}}}\n  token: {{service: strata-test}}\n  access:\n    - {{repository: '*', users: [alice], actions: [pull, push]}}\n",
+        ht.display()
+    );
+    let basic_cfg = format!("auth:\n  htpasswd: {{path: {}}}\n", ht.display());
+    let local = unique("strata-reg-auth");
+    let tar = busybox_tar();
+    docker(&["import", tar.to_str().unwrap(), &format!("{local}:v1")]);
+    for (i, cfg) in [token_cfg, basic_cfg].into_iter().enumerate() {
+        let strata = Strata::new();
+        let cfg_path = work.path().join(format!("cfg{i}.yml"));
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let reg = Registry::start(&strata, &["--config", cfg_path.to_str().unwrap()]);
+        // A docker client config of its own, so the test's logins touch nobody else's.
+        let client_cfg = work.path().join(format!("docker{i}"));
+        let dk = |args: &[&str]| {
+            Command::new("docker")
+                .arg("--config")
+                .arg(&client_cfg)
+                .args(args)
+                .stdin(Stdio::piped())
+                .output()
+                .unwrap()
+        };
+        let remote = format!("{}/{local}/bb:v1", reg.addr);
+        docker(&["tag", &format!("{local}:v1"), &remote]);
+        let out = dk(&["push", &remote]);
+        assert!(!out.status.success(), "push without login must fail");
+        let out = dk(&["login", "-u", "alice", "-p", "wrong", &reg.addr]);
+        assert!(!out.status.success(), "wrong password must fail");
+        let out = dk(&["login", "-u", "alice", "-p", "pw", &reg.addr]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = dk(&["push", &remote]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        docker(&["rmi", &remote]);
+        let out = dk(&["pull", &remote]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        docker(&["rmi", &remote]);
+    }
+    docker(&["rmi", &format!("{local}:v1")]);
+}
