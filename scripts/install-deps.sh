@@ -9,7 +9,7 @@ packages=(
   runc            # an external OCI runtime for --runtime
   zstd xz-utils bzip2 gzip  # compressed import/load inputs in tests
   tmux            # interactive (pty) tests
-  skopeo docker-registry    # registry interop tests
+  skopeo docker-registry apache2-utils  # registry interop tests (htpasswd for auth)
   iproute2 procps
 )
 [ "${STRATA_BENCH:-0}" = 1 ] && packages+=(hyperfine debootstrap podman)

@@ -67,6 +67,16 @@ pub enum Command {
     System(system::SystemCommand),
     /// Show the strata version information
     Version,
+    /// Download an image from a registry
+    Pull(crate::commands::remote::PullArgs),
+    /// Upload an image to a registry
+    Push(crate::commands::remote::PushArgs),
+    /// Authenticate to a registry
+    Login(crate::commands::remote::LoginArgs),
+    /// Log out from a registry
+    Logout(crate::commands::remote::LogoutArgs),
+    /// Search Docker Hub (or a registry) for images
+    Search(crate::commands::remote::SearchArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(crate::commands::changes::DiffArgs),
     /// Create a new image from a container's changes

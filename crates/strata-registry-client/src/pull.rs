@@ -92,12 +92,13 @@ fn short(d: &Digest) -> String {
     d.hex().chars().take(12).collect()
 }
 
-/// Resolves `reference` (tag or digest) to an image manifest: its top-level digest and body.
+/// Resolves `reference` (tag or digest) to an image manifest: its top-level digest, its body,
+/// and whether the reference named an index.
 pub fn resolve(
     registry: &Registry,
     reference: &Reference,
     platform: Option<&PlatformSpec>,
-) -> Result<(Digest, ImageManifest)> {
+) -> Result<(Digest, ImageManifest, bool)> {
     let repo = reference.path();
     let target = match (reference.digest(), reference.tag()) {
         (Some(d), _) => d.to_string(),
@@ -106,14 +107,14 @@ pub fn resolve(
     };
     let top = registry.get_manifest(repo, &target)?;
     match manifest::parse(top.content_type.as_deref(), &top.bytes)? {
-        Manifest::Image(m) => Ok((top.digest, m)),
+        Manifest::Image(m) => Ok((top.digest, m, false)),
         Manifest::Index(index) => {
             let wanted = platform.cloned().unwrap_or_else(PlatformSpec::host);
             let entry = wanted.select(&index.manifests)?;
             tracing::debug!(platform = %wanted, digest = %entry.digest, "picked an index entry");
             let inner = registry.get_manifest(repo, &entry.digest.to_string())?;
             match manifest::parse(inner.content_type.as_deref(), &inner.bytes)? {
-                Manifest::Image(m) => Ok((top.digest, m)),
+                Manifest::Image(m) => Ok((top.digest, m, true)),
                 Manifest::Index(_) => Err(RegistryError::BadManifest(
                     "an index entry for the platform is itself an index".into(),
                 )),
@@ -131,7 +132,7 @@ pub fn pull(
     progress: Arc<dyn PullProgress>,
 ) -> Result<PullResult> {
     let repo = reference.path().to_owned();
-    let (manifest_digest, m) = resolve(registry, reference, opts.platform.as_ref())?;
+    let (manifest_digest, m, from_index) = resolve(registry, reference, opts.platform.as_ref())?;
     for layer in &m.layers {
         if !LAYER_TYPES.contains(&layer.media_type.as_str()) {
             return Err(RegistryError::UnsupportedMediaType(
@@ -142,7 +143,7 @@ pub fn pull(
     let raw_config = registry.get_blob_bytes(&repo, &m.config.digest, 32 << 20)?;
     let config: ImageConfig = serde_json::from_slice(&raw_config)
         .map_err(|e| RegistryError::BadManifest(format!("invalid image config: {e}")))?;
-    if let Some(p) = &opts.platform {
+    if let (Some(p), false) = (&opts.platform, from_index) {
         if !config.os.is_empty() && (config.os != p.os || config.architecture != p.architecture) {
             return Err(RegistryError::NoMatchingPlatform(p.to_string()));
         }
@@ -159,11 +160,13 @@ pub fn pull(
     let previous = store.resolve_image(&reference.to_string()).ok();
     let full_repo = reference.name();
 
+    // An image already in the store needs no layer work (Docker prints no layer lines then).
+    let have_image = store.image_exists(&m.config.digest);
     let needed: Vec<usize> = (0..m.layers.len())
-        .filter(|&i| !store.layer_exists(&chains[i]))
+        .filter(|&i| !have_image && !store.layer_exists(&chains[i]))
         .collect();
     for (i, layer) in m.layers.iter().enumerate() {
-        if !needed.contains(&i) {
+        if !needed.contains(&i) && !have_image {
             progress.layer(&short(&layer.digest), PullStatus::AlreadyExists);
             let _ = distribution::record(
                 store,

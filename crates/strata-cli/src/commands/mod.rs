@@ -9,6 +9,7 @@ pub mod container;
 mod error;
 pub mod image;
 mod inspect;
+pub mod remote;
 pub mod registry;
 pub mod system;
 pub mod version;
@@ -30,6 +31,11 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Info(a) => system::info(g, a),
         Command::System(cmd) => system::run(g, cmd),
         Command::Version => version::run(),
+        Command::Pull(a) => remote::pull(g, a),
+        Command::Push(a) => remote::push(g, a),
+        Command::Login(a) => remote::login(g, a),
+        Command::Logout(a) => remote::logout(g, a),
+        Command::Search(a) => remote::search(g, a),
         Command::Diff(a) => changes::diff(g, a),
         Command::Commit(a) => changes::commit(g, a),
         Command::Export(a) => changes::export(g, a),
