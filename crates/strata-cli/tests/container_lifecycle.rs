@@ -422,3 +422,52 @@ fn image_volume_gives_an_anonymous_volume_and_stop_signal_is_used() {
         "rm -v removes anonymous volumes"
     );
 }
+
+#[test]
+fn init_runs_the_command_under_tini() {
+    if !std::path::Path::new("/usr/bin/tini-static").exists() {
+        println!("skipping: tini is not installed (apt-get install tini)");
+        return;
+    }
+    let s = Strata::new();
+    s.import_busybox("busybox:local");
+    // pid 1 is the init; the command is its child and SIGTERM reaches it through the init.
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--init",
+        "busybox:local",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$",
+    ]);
+    let mut lines = out.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("/sbin/docker-init -- sh -c"),
+        "{out}"
+    );
+    assert_ne!(lines.next().unwrap(), "1");
+    s.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "inited",
+        "busybox:local",
+        "sleep",
+        "100",
+    ]);
+    // Let tini install its signal handlers (before that, pid 1 ignores SIGTERM).
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    s.ok(&["stop", "inited"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "sleep under tini dies on SIGTERM, no 10 s timeout"
+    );
+    assert_eq!(s.ok(&["wait", "inited"]).trim(), "143");
+    s.ok(&["rm", "inited"]);
+}

@@ -9,6 +9,32 @@ use crate::record::ContainerRecord;
 use crate::spec::{self, BundleInputs, process, user};
 use crate::storage::{self, RootfsDirs};
 
+/// Where `--init` puts the init binary in the container, as Docker does.
+pub const INIT_PATH: &str = "/sbin/docker-init";
+
+/// The static init binary for `--init`: `$STRATA_INIT_PATH`, else tini's static build.
+fn init_binary() -> Result<PathBuf> {
+    let candidates = std::env::var_os("STRATA_INIT_PATH")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(
+            [
+                "/usr/bin/tini-static",
+                "/usr/sbin/docker-init",
+                "/usr/libexec/docker/docker-init",
+            ]
+            .map(PathBuf::from),
+        );
+    for c in candidates {
+        if c.is_file() {
+            return Ok(c);
+        }
+    }
+    Err(crate::error::RuntimeError::Other(
+        "--init needs a static init binary: install tini (apt-get install tini) or set STRATA_INIT_PATH".into(),
+    ))
+}
+
 /// `/etc/hosts`: the host's for host networking (as Docker does), else loopback entries and
 /// the container's own hostname.
 fn hosts_file(record: &ContainerRecord) -> String {
@@ -84,17 +110,29 @@ fn write_bundle(container_dir: &Path, rootfs: &Path, record: &ContainerRecord) -
     }
     let mut argv = vec![record.path.clone()];
     argv.extend(record.args.iter().cloned());
+    let mut binds: Vec<(String, String, bool)> = record
+        .mounts
+        .iter()
+        .map(|m| (m.source.clone(), m.destination.clone(), !m.rw))
+        .collect();
+    if record.host_config.init == Some(true) {
+        // Docker's --init: a static tini bound at /sbin/docker-init runs the command as its child.
+        let init = init_binary()?;
+        binds.push((
+            init.to_string_lossy().into_owned(),
+            INIT_PATH.to_string(),
+            true,
+        ));
+        let mut with_init = vec![INIT_PATH.to_string(), "--".to_string()];
+        with_init.extend(argv);
+        argv = with_init;
+    }
     let env = process::process_env(
         &record.config.env,
         &record.config.hostname,
         record.config.tty,
         &exec_user.home,
     );
-    let binds: Vec<(String, String, bool)> = record
-        .mounts
-        .iter()
-        .map(|m| (m.source.clone(), m.destination.clone(), !m.rw))
-        .collect();
     let inputs = BundleInputs {
         rootfs,
         container_dir,

@@ -86,11 +86,6 @@ fn random_u64() -> Result<u64> {
 
 /// Creates the container: its record and directory. Errors leave nothing behind.
 pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRecord> {
-    if opts.init {
-        return Err(RuntimeError::Other(
-            "--init is not supported yet: strata has no init binary to inject".into(),
-        ));
-    }
     let image = &opts.image_config;
     let merged = MergedCommand::merge(
         image.entrypoint.as_deref().unwrap_or_default(),
