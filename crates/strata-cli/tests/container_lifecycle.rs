@@ -471,3 +471,60 @@ fn init_runs_the_command_under_tini() {
     assert_eq!(s.ok(&["wait", "inited"]).trim(), "143");
     s.ok(&["rm", "inited"]);
 }
+
+#[test]
+fn logs_follow_and_ps_selection_flags() {
+    let s = Strata::new();
+    s.import_busybox("busybox:local");
+    let first = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "first",
+        "busybox:local",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo line$i; sleep 0.2; done; echo err >&2",
+    ]);
+    // -f follows until the container exits, with stdout and stderr kept apart.
+    let out = s.run(&["logs", "-f", "first"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "line1\nline2\nline3\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    s.ok(&["create", "--name", "second", "busybox:local", "true"]);
+    assert_eq!(
+        s.ok(&["ps", "-l", "--format", "{{.Names}}"]).trim(),
+        "second"
+    );
+    assert_eq!(
+        s.ok(&["ps", "-n", "2", "--format", "{{.Names}}"])
+            .lines()
+            .collect::<Vec<_>>(),
+        ["second", "first"]
+    );
+    assert_eq!(
+        s.ok(&["ps", "-aq", "--no-trunc", "--filter", "name=first"])
+            .trim(),
+        first.trim()
+    );
+    assert_eq!(
+        s.ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "status=created",
+            "--format",
+            "{{.Names}}"
+        ])
+        .trim(),
+        "second"
+    );
+    assert_eq!(
+        s.ok(&["ps", "-a", "--filter", "exited=0", "--format", "{{.Names}}"])
+            .trim(),
+        "first"
+    );
+    s.ok(&["rm", "first", "second"]);
+}
