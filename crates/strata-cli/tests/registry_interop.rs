@@ -135,12 +135,15 @@ fn blob_file(root: &Path, d: &Digest) -> std::path::PathBuf {
 }
 
 #[test]
-fn s3_storage_is_refused_with_a_clear_error() {
+fn bad_storage_configs_fail_with_clear_errors() {
     let strata = Strata::new();
     let cfg = strata.root.path().join("registry.yml");
     std::fs::write(&cfg, "storage: s3\n").unwrap();
     let err = strata.fails(&["registry", "serve", "--config", cfg.to_str().unwrap()]);
-    assert!(err.contains("not implemented yet"), "{err}");
+    assert!(err.contains("needs a bucket"), "{err}");
+    std::fs::write(&cfg, "storage: nfs\n").unwrap();
+    let err = strata.fails(&["registry", "serve", "--config", cfg.to_str().unwrap()]);
+    assert!(err.contains("unknown storage driver"), "{err}");
     std::fs::write(&cfg, "listen: [oops\n").unwrap();
     let err = strata.fails(&["registry", "serve", "--config", cfg.to_str().unwrap()]);
     assert!(err.contains("parsing registry config"), "{err}");

@@ -7,7 +7,7 @@
 //! read_only: false
 //! delete_enabled: true
 //! storage:                 # or just `storage: filesystem`
-//!   driver: filesystem     # `s3` is not implemented yet and is refused
+//!   driver: filesystem     # or s3, with bucket, region, endpoint, access_key, secret_key
 //!   root: /var/lib/strata/registry
 //! limits:
 //!   max_manifest_bytes: 4194304
@@ -38,9 +38,9 @@ pub enum ConfigError {
     },
     #[error("parsing registry config {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("storage driver \"s3\" is not implemented yet; use \"filesystem\"")]
-    S3NotImplemented,
-    #[error("unknown storage driver {0:?}; use \"filesystem\"")]
+    #[error("storage driver \"s3\" needs a bucket (storage: {{driver: s3, bucket: …}})")]
+    S3NeedsBucket,
+    #[error("unknown storage driver {0:?}; use \"filesystem\" or \"s3\"")]
     UnknownDriver(String),
     #[error("invalid registry config: {0}")]
     Invalid(String),
@@ -84,6 +84,17 @@ pub struct StorageConfig {
     pub driver: String,
     #[serde(default)]
     pub root: Option<PathBuf>,
+    #[serde(default)]
+    pub bucket: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint URL (Garage, MinIO, …); AWS when unset.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub access_key: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<String>,
 }
 
 fn default_driver() -> String {
@@ -234,17 +245,18 @@ impl Config {
         let sc = match &self.storage {
             None => StorageConfig {
                 driver: default_driver(),
-                root: None,
+                ..StorageConfig::default()
             },
             Some(StorageField::Driver(d)) => StorageConfig {
                 driver: d.clone(),
-                root: None,
+                ..StorageConfig::default()
             },
             Some(StorageField::Detailed(sc)) => sc.clone(),
         };
         match sc.driver.as_str() {
             "filesystem" => Ok(sc),
-            "s3" => Err(ConfigError::S3NotImplemented),
+            "s3" if sc.bucket.is_none() => Err(ConfigError::S3NeedsBucket),
+            "s3" => Ok(sc),
             other => Err(ConfigError::UnknownDriver(other.to_owned())),
         }
     }
@@ -283,11 +295,13 @@ mod tests {
     }
 
     #[test]
-    fn s3_is_refused_clearly() {
+    fn s3_needs_a_bucket() {
         let e = Config::parse("storage: s3\n").unwrap_err();
-        assert!(e.to_string().contains("not implemented yet"), "{e}");
-        let e = Config::parse("storage: {driver: s3}\n").unwrap_err();
-        assert!(matches!(e, ConfigError::S3NotImplemented));
+        assert!(e.to_string().contains("needs a bucket"), "{e}");
+        let c =
+            Config::parse("storage: {driver: s3, bucket: b, endpoint: 'http://127.0.0.1:9000'}\n")
+                .unwrap();
+        assert_eq!(c.storage_config().unwrap().bucket.as_deref(), Some("b"));
     }
 
     #[test]

@@ -83,11 +83,23 @@ impl App {
     /// Build the state from a config; `default_root` is used when the config names no root.
     pub fn from_config(config: &Config, default_root: PathBuf) -> Result<App, ServeError> {
         let storage = config.storage_config()?;
-        let root = storage.root.unwrap_or(default_root);
-        std::fs::create_dir_all(&root).map_err(|source| ServeError::Root {
-            path: root.display().to_string(),
-            source,
-        })?;
+        let driver: Arc<dyn storage::Driver> = if storage.driver == "s3" {
+            let bucket = storage.bucket.as_deref().unwrap_or_default();
+            Arc::new(storage::S3Driver::connect(
+                bucket,
+                storage.region.as_deref().unwrap_or("us-east-1"),
+                storage.endpoint.as_deref(),
+                storage.access_key.as_deref(),
+                storage.secret_key.as_deref(),
+            )?)
+        } else {
+            let root = storage.root.unwrap_or(default_root);
+            std::fs::create_dir_all(&root).map_err(|source| ServeError::Root {
+                path: root.display().to_string(),
+                source,
+            })?;
+            Arc::new(storage::FsDriver::new(root))
+        };
         let auth = match &config.auth {
             Some(a) => Some(auth::Auth::from_config(a)?),
             None => None,
@@ -100,11 +112,7 @@ impl App {
             max_concurrent_requests: config.limits.max_concurrent_requests,
             tls: config.tls.is_some(),
         };
-        Ok(App::new(
-            Arc::new(storage::FsDriver::new(root)),
-            options,
-            auth,
-        ))
+        Ok(App::new(driver, options, auth))
     }
 }
 

@@ -16,6 +16,8 @@ pub enum ServeError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
     #[error("creating storage root {path}: {source}")]
     Root {
         path: String,

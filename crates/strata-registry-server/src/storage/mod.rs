@@ -11,8 +11,10 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 mod fs;
+mod s3;
 
 pub use fs::FsDriver;
+pub use s3::S3Driver;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
