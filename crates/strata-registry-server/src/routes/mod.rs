@@ -116,7 +116,13 @@ pub(crate) async fn handle(State(app): State<Arc<App>>, req: Request) -> Respons
     );
     app.metrics
         .record(&method, resp.status(), started.elapsed());
-    tracing::debug!(%method, %path, status = resp.status().as_u16(), "request");
+    tracing::info!(
+        %method,
+        %path,
+        status = resp.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
     resp
 }
 
