@@ -528,3 +528,63 @@ fn logs_follow_and_ps_selection_flags() {
     );
     s.ok(&["rm", "first", "second"]);
 }
+
+#[test]
+fn signals_are_proxied_and_not_inherited_ignored() {
+    let s = Strata::new();
+    s.import_busybox("busybox:local");
+    // Started with SIGINT ignored (as a shell's background job is), the client still proxies
+    // SIGINT, and the container's shell can trap it because it starts with default actions.
+    let mut cmd = s.cmd();
+    cmd.args([
+        "run",
+        "--name",
+        "proxied",
+        "busybox:local",
+        "sh",
+        "-c",
+        "trap 'echo got-int; exit 7' INT; echo ready; while true; do sleep 0.1; done",
+    ]);
+    cmd.stdout(std::process::Stdio::piped());
+    // SAFETY: only signal(2) between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            unsafe extern "C" {
+                fn signal(sig: i32, handler: usize) -> usize;
+            }
+            signal(2, 1); // SIGINT → SIG_IGN
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 6];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert_eq!(&first, b"ready\n");
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "got-int\n");
+    assert_eq!(status.code(), Some(7));
+    // SIGPIPE has its default action in the container (Rust's own ignore is not inherited).
+    let sigign = s.ok(&[
+        "run",
+        "--rm",
+        "busybox:local",
+        "grep",
+        "SigIgn",
+        "/proc/self/status",
+    ]);
+    let mask = u64::from_str_radix(sigign.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_eq!(
+        mask & 0x7fff_ffff,
+        0,
+        "no standard signal (1-31) ignored: {sigign}"
+    );
+    s.ok(&["rm", "proxied"]);
+}

@@ -85,6 +85,7 @@ pub fn exec(
     let runtime = record.host_config.runtime.clone();
     // The embedded runtime logs its own view of failures (and warnings about this host) from
     // processes whose stderr is the user's terminal: the returned error says what matters.
+    crate::signals::reset_dispositions();
     let result =
         tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
             start_process(
@@ -96,6 +97,7 @@ pub fn exec(
                 &dir,
             )
         });
+    crate::signals::ignore_sigpipe();
     let _ = std::fs::remove_file(&process_path);
     let pid = match result {
         Ok(pid) => pid,

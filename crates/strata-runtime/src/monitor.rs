@@ -197,6 +197,8 @@ impl Monitor {
         let (stdio, ours) = Self::make_stdio(tty, record.strata.stdin_open).map_err(fail)?;
         let log_file = dir.join("runtime.log");
         let pid_file = dir.join("init.pid");
+        // The container's init is forked from here: it gets default signal dispositions.
+        crate::signals::reset_dispositions();
         let created = oci::create(CreateRequest {
             runtime: &runtime,
             id,
@@ -206,6 +208,7 @@ impl Monitor {
             stdio,
             log_file: &log_file,
         });
+        crate::signals::ignore_sigpipe();
         let init_pid = match created {
             Ok(pid) => pid,
             Err(e) => {

@@ -66,3 +66,28 @@ mod tests {
         assert!(parse_signal("0").is_err());
     }
 }
+
+/// Resets every signal to its default action and unblocks all: a container's process must
+/// not inherit what the caller ignored (Rust ignores SIGPIPE; a shell's background job ignores
+/// SIGINT, and a POSIX shell cannot trap a signal ignored on entry).
+pub fn reset_dispositions() {
+    for sig in 1..32 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: setting the default disposition has no preconditions.
+        unsafe { libc::signal(sig, libc::SIG_DFL) };
+    }
+    // SAFETY: an empty set from sigemptyset, passed to sigprocmask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Ignores SIGPIPE again (a write to a closed socket is an error, not a death).
+pub fn ignore_sigpipe() {
+    // SAFETY: setting a disposition has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
