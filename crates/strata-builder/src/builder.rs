@@ -94,6 +94,8 @@ pub struct Builder<'a> {
     pub consumed_args: BTreeSet<String>,
     /// Every stage's name, for detecting `--from` cycles.
     pub stage_names: Vec<Option<String>>,
+    /// A RUN container to report as removed once its step is committed.
+    pub pending_removal: Option<String>,
     cache_from: Vec<Image>,
 }
 
@@ -163,6 +165,7 @@ pub fn build(
         stages_done: BTreeMap::new(),
         consumed_args: BTreeSet::new(),
         stage_names: stages.stages.iter().map(|s| s.name.clone()).collect(),
+        pending_removal: None,
         cache_from,
     };
     let total = stages.meta_args.len()
@@ -437,6 +440,10 @@ impl Builder<'_> {
                         created: &created,
                     },
                 )?;
+                drop(changes);
+                if let Some(c) = self.pending_removal.take() {
+                    self.progress.event(Event::RemovingContainer { container: &c });
+                }
                 self.cache.put(&key, &id);
                 id
             }

@@ -134,21 +134,15 @@ impl Builder<'_> {
             ..StepInputs::default()
         };
         let epoch = self.opts.source_date_epoch;
-        let mut container_name = None;
         self.finish_step(st, &cc, "", inputs, &mut |b, st| {
             let c = b.run_container(st, &cmd, &build_args, &network, line)?;
             if let Some(epoch) = epoch {
                 crate::image::clamp_mtimes(&c.upper, epoch)
                     .map_err(BuildError::io("clamping times in", &c.upper))?;
             }
-            container_name = Some(c.id[..12].to_string());
+            b.pending_removal = Some(c.id[..12].to_string());
             Ok(Some(Box::new(c)))
-        })?;
-        if let Some(name) = container_name {
-            self.progress
-                .event(Event::RemovingContainer { container: &name });
-        }
-        Ok(())
+        })
     }
 
     fn run_container(
@@ -260,6 +254,21 @@ impl Builder<'_> {
                 "RUN needs the overlay storage driver (the kernel refused the overlay mount)",
             ));
         }
+        prune_placeholders(&container.upper);
         Ok(container)
     }
+}
+
+/// Removes the runtime's empty mount-point files from the upper directory, and `/etc` when
+/// it was copied up only for them: Docker keeps those in a separate init layer, so a RUN
+/// that changes nothing has an empty layer.
+fn prune_placeholders(upper: &Path) {
+    for p in ["etc/hostname", "etc/hosts", "etc/resolv.conf"] {
+        let path = upper.join(p);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    // remove_dir only succeeds on an empty directory.
+    let _ = std::fs::remove_dir(upper.join("etc"));
 }
