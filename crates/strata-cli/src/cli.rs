@@ -91,6 +91,8 @@ pub enum Command {
     /// Run or maintain a registry server
     #[command(subcommand)]
     Registry(crate::commands::registry::RegistryCommand),
+    /// Build an image from a Dockerfile
+    Build(crate::commands::build::BuildArgs),
 }
 
 #[derive(Args, Debug)]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::cli::{Cli, Command, GlobalOpts};
 
 pub mod changes;
+pub mod build;
 pub mod container;
 mod error;
 pub mod image;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Containers(c) => container::run_top(g, c),
         Command::Container(c) => container::run_group(g, c),
         Command::Registry(c) => registry::run(g, c),
+        Command::Build(a) => build::run(g, a),
     }
 }
 
