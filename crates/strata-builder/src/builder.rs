@@ -442,7 +442,8 @@ impl Builder<'_> {
                 )?;
                 drop(changes);
                 if let Some(c) = self.pending_removal.take() {
-                    self.progress.event(Event::RemovingContainer { container: &c });
+                    self.progress
+                        .event(Event::RemovingContainer { container: &c });
                 }
                 self.cache.put(&key, &id);
                 id

@@ -131,12 +131,7 @@ pub fn materialize(
                 let f = fs::File::open(src).map_err(BuildError::io("opening", src))?;
                 let (r, _) = strata_store::compress::decompressed(f)
                     .map_err(BuildError::io("reading", src))?;
-                let mut archive = tar::Archive::new(r);
-                archive.set_preserve_permissions(true);
-                archive.set_preserve_ownerships(true);
-                archive.set_preserve_mtime(true);
-                archive.set_overwrite(true);
-                archive.unpack(&target).map_err(|e| {
+                strata_store::layer::unpack::unpack_layer(r, &target).map_err(|e| {
                     BuildError::Other(format!("ADD failed: extracting {}: {e}", src.display()))
                 })?;
             }
