@@ -40,6 +40,10 @@ impl LayerDisplay {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = std::io::stdout().lock();
         if !self.terminal {
+            // Off a terminal Docker prints no progress messages, only status changes.
+            if text == "Downloading" || text == "Pushing" {
+                return;
+            }
             let _ = writeln!(out, "{id}: {text}");
             return;
         }
