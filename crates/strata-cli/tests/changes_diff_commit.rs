@@ -13,6 +13,43 @@ const FILE_OPS: &str = "echo new > /added.txt && echo more >> /etc/motd && rm /e
     && ln -s /etc/passwd /link && ln /added.txt /hard && mkfifo /fifo && mknod /dev-null c 1 3 \
     && mkdir -p /a/b/c && touch /a/b/c/d && rm -rf /usr/sbin";
 
+/// The same container in docker: the fixture imported and FILE_OPS run. Removed on drop.
+struct DockerTwin {
+    base: String,
+    name: String,
+}
+
+impl DockerTwin {
+    fn new(prefix: &str) -> DockerTwin {
+        let base = format!("{}:1", unique(&format!("{prefix}-base")));
+        let name = unique(&format!("{prefix}-ctr"));
+        docker(&["import", busybox_tar().to_str().expect("path"), &base]);
+        docker(&[
+            "run",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            &base,
+            "sh",
+            "-c",
+            FILE_OPS,
+        ]);
+        DockerTwin { base, name }
+    }
+}
+
+impl Drop for DockerTwin {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.name])
+            .output();
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &self.base])
+            .output();
+    }
+}
+
 fn strata_container(s: &Strata, name: &str) {
     s.import_busybox("bb:local");
     s.ok(&["run", "--name", name, "bb:local", "sh", "-c", FILE_OPS]);
@@ -57,23 +94,9 @@ fn diff_lists_each_change_as_docker_does() {
         eprintln!("skipping the docker comparison: no Docker daemon");
         return;
     }
-    let base = format!("{}:1", unique("diff-base"));
-    let name = unique("diff-ctr");
-    docker(&["import", busybox_tar().to_str().expect("path"), &base]);
-    docker(&[
-        "run",
-        "--name",
-        &name,
-        "--network",
-        "none",
-        &base,
-        "sh",
-        "-c",
-        FILE_OPS,
-    ]);
+    let twin = DockerTwin::new("diff");
+    let name = twin.name.clone();
     let theirs = docker(&["diff", &name]);
-    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
-    let _ = Command::new("docker").args(["rmi", "-f", &base]).output();
     let sorted = |s: &str| s.lines().map(str::to_owned).collect::<BTreeSet<_>>();
     assert_eq!(sorted(&diff), sorted(&theirs), "same changes as docker");
 }
@@ -188,28 +211,12 @@ fn commit_makes_a_layer_docker_agrees_with_and_the_image_runs() {
         "a strata commit runs in docker"
     );
 
-    let base = format!("{}:1", unique("commit-base"));
-    let name = unique("commit-ctr");
+    let twin = DockerTwin::new("commit");
     let theirs_tag = format!("{}:1", unique("docker-commit"));
-    docker(&["import", busybox_tar().to_str().expect("path"), &base]);
-    docker(&[
-        "run",
-        "--name",
-        &name,
-        "--network",
-        "none",
-        &base,
-        "sh",
-        "-c",
-        FILE_OPS,
-    ]);
-    docker(&["commit", &name, &theirs_tag]);
+    docker(&["commit", &twin.name, &theirs_tag]);
     let theirs = dir.path().join("theirs.tar");
     docker(&["save", "-o", theirs.to_str().expect("path"), &theirs_tag]);
-    for r in [&name] {
-        let _ = Command::new("docker").args(["rm", "-f", r]).output();
-    }
-    for r in [&theirs_tag, &base, &tag] {
+    for r in [&theirs_tag, &tag] {
         let _ = Command::new("docker").args(["rmi", "-f", r]).output();
     }
     let ours_entries = top_layer_entries(&std::fs::read(&ours).expect("read"));
@@ -254,26 +261,12 @@ fn export_lists_what_docker_exports() {
         eprintln!("skipping the docker comparison: no Docker daemon");
         return;
     }
-    let base = format!("{}:1", unique("export-base"));
-    let name = unique("export-ctr");
-    docker(&["import", busybox_tar().to_str().expect("path"), &base]);
-    docker(&[
-        "run",
-        "--name",
-        &name,
-        "--network",
-        "none",
-        &base,
-        "sh",
-        "-c",
-        FILE_OPS,
-    ]);
+    let twin = DockerTwin::new("export");
+    let name = twin.name.clone();
     let theirs = Command::new("docker")
         .args(["export", &name])
         .output()
         .expect("docker export");
-    let _ = Command::new("docker").args(["rm", "-f", &name]).output();
-    let _ = Command::new("docker").args(["rmi", "-f", &base]).output();
     // Docker adds the mount points it manages (/.dockerenv, /etc/hosts, ...) to every export.
     let docker_only = [
         "./",

@@ -2,7 +2,7 @@
 //! new image layer, or its whole root filesystem as one tar.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -221,34 +221,10 @@ pub fn export(global: &GlobalOpts, args: ExportArgs) -> Result<ExitCode, CliErro
             .chain(t.lowers.iter().rev().cloned())
             .collect()
     };
-    let write = |out: &mut dyn Write| -> Result<(), CliError> {
-        let mut w = BufWriter::with_capacity(1 << 20, out);
-        strata_store::layer::pack::tar_merged(&layers, &mut w)
-            .map_err(|e| CliError::new(format!("exporting: {e}")))?;
-        w.flush()?;
-        Ok(())
-    };
-    match &args.output {
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".strata-export-")
-                .tempfile_in(dir)
-                .map_err(CliError::new)?;
-            write(tmp.as_file_mut())?;
-            tmp.persist(path).map_err(|e| CliError::new(e.error))?;
-        }
-        None => {
-            if io::stdout().is_terminal() {
-                return Err(CliError::new(
-                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
-                ));
-            }
-            write(&mut io::stdout().lock())?;
-        }
-    }
+    crate::output::write_archive(args.output.as_deref(), |out| {
+        strata_store::layer::pack::tar_merged(&layers, out)
+            .map(|_| ())
+            .map_err(|e| CliError::new(format!("exporting: {e}")))
+    })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -73,6 +73,45 @@ pub fn execute(tmpl: &gotmpl::Template, data: &Json) -> Result<String, CliError>
         .map_err(|e| CliError::new(format!("template: {e}")))
 }
 
+/// Writes an archive the way `save` and `export` do: to `-o FILE` through a temp file renamed
+/// into place (a failure leaves no partial file), or to standard output unless it is a terminal.
+pub fn write_archive(
+    output: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    match output {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".strata-")
+                .tempfile_in(dir)
+                .map_err(|e| CliError::new(format!("writing {}: {e}", path.display())))?;
+            {
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+                write(&mut w)?;
+                w.flush()?;
+            }
+            tmp.persist(path)
+                .map_err(|e| CliError::new(format!("writing {}: {}", path.display(), e.error)))?;
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                return Err(CliError::new(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
+                ));
+            }
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            write(&mut w)?;
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
+
 /// `inspect --format`: one rendering per object; without a format, the JSON array Docker prints.
 pub fn print_inspect(format: Option<&str>, objects: &[Json]) -> Result<(), CliError> {
     let stdout = std::io::stdout();

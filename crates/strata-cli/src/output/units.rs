@@ -1,8 +1,18 @@
 //! Docker's human units (go-units): decimal sizes with three significant digits, and the
 //! "About an hour" style of durations.
 
-/// go-units `HumanSizeWithPrecision(size, 3)`: `fmt.Sprintf("%.3g%s", ...)` over 1000s.
+/// go-units `HumanSizeWithPrecision(size, 3)`: what Docker's SIZE columns print.
 pub fn human_size(bytes: u64) -> String {
+    human_size_with_precision(bytes, 3)
+}
+
+/// go-units `HumanSize` (four significant digits), used by Docker's VirtualSize column.
+pub fn human_size_precise(bytes: u64) -> String {
+    human_size_with_precision(bytes, 4)
+}
+
+/// `fmt.Sprintf("%.<precision>g%s", ...)` over powers of 1000, as go-units does.
+fn human_size_with_precision(bytes: u64, precision: usize) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut size = bytes as f64;
     let mut i = 0;
@@ -10,7 +20,7 @@ pub fn human_size(bytes: u64) -> String {
         size /= 1000.0;
         i += 1;
     }
-    format!("{}{}", go_format_g(size, 3), UNITS[i])
+    format!("{}{}", go_format_g(size, precision), UNITS[i])
 }
 
 /// Go's `%.Ng`: N significant digits, trailing zeros removed, exponent form when the exponent
@@ -117,16 +127,4 @@ mod tests {
         assert_eq!(human_duration(100 * 86400), "3 months");
         assert_eq!(human_duration(800 * 86400), "2 years");
     }
-}
-
-/// go-units `HumanSize` (four significant digits), used by Docker's VirtualSize column.
-pub fn human_size_precise(bytes: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = bytes as f64;
-    let mut i = 0;
-    while size >= 1000.0 && i < UNITS.len() - 1 {
-        size /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", go_format_g(size, 4), UNITS[i])
 }

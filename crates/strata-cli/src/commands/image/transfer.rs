@@ -1,7 +1,7 @@
 //! `save`, `load` and `import`: images in and out of the store as archives.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use strata_reference::Reference;
@@ -16,41 +16,9 @@ pub fn save(store: &Store, args: SaveArgs) -> Result<ExitCode, CliError> {
     } else {
         SaveFormat::DockerArchive
     };
-    match &args.output {
-        Some(path) => {
-            // Written beside the target and renamed, so a failed save leaves no partial file.
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::Builder::new()
-                .prefix(".strata-save-")
-                .tempfile_in(dir)
-                .map_err(|e| CliError::new(format!("failed to save image: {e}")))?;
-            store
-                .save(
-                    &args.images,
-                    format,
-                    BufWriter::with_capacity(1 << 20, tmp.as_file()),
-                )
-                .map_err(CliError::new)?;
-            tmp.persist(path)
-                .map_err(|e| CliError::new(format!("failed to save image: {}", e.error)))?;
-        }
-        None => {
-            if io::stdout().is_terminal() {
-                return Err(CliError::new(
-                    "cowardly refusing to save to a terminal. Use the -o flag or redirect",
-                ));
-            }
-            let stdout = io::stdout();
-            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-            store
-                .save(&args.images, format, &mut out)
-                .map_err(CliError::new)?;
-            out.flush()?;
-        }
-    }
+    crate::output::write_archive(args.output.as_deref(), |out| {
+        store.save(&args.images, format, out).map_err(CliError::new)
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
