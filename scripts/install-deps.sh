@@ -7,6 +7,7 @@ packages=(
   busybox-static  # the base image fixture (scripts/make-busybox-rootfs.sh)
   docker.io       # the oracle in differential tests
   runc            # an external OCI runtime for --runtime
+  tini            # --init (docker-init)
   zstd xz-utils bzip2 gzip  # compressed import/load inputs in tests
   tmux            # interactive (pty) tests
   skopeo docker-registry apache2-utils  # registry interop tests (htpasswd for auth)

@@ -290,3 +290,23 @@ fn export_lists_what_docker_exports() {
     };
     assert_eq!(normalize(ours), normalize(tar_listing(&theirs.stdout)));
 }
+
+#[test]
+fn inspect_finds_containers_before_images() {
+    let s = Strata::new();
+    strata_container(&s, "fig");
+    assert_eq!(s.ok(&["inspect", "-f", "{{.Name}}", "fig"]), "/fig\n");
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--type",
+            "image",
+            "-f",
+            "{{len .RootFS.Layers}}",
+            "bb:local"
+        ]),
+        "1\n"
+    );
+    let err = s.fails(&["inspect", "--type", "container", "bb:local"]);
+    assert!(err.contains("No such container: bb:local"), "{err}");
+}

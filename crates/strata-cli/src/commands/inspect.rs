@@ -1,16 +1,18 @@
-//! `inspect`: any object by name or ID. Images today; containers join when the runtime lands.
+//! `inspect`: any object by name or ID. As in Docker, a name is tried as a container first,
+//! then as an image, unless `--type` says which.
 
 use std::process::ExitCode;
 
 use crate::cli::{GlobalOpts, InspectArgs};
-use crate::commands::{CliError, image};
+use crate::commands::{CliError, container, image};
 use crate::output;
 
 pub fn run(global: &GlobalOpts, args: InspectArgs) -> Result<ExitCode, CliError> {
-    if let Some(kind) = args.kind.as_deref() {
-        if kind != "image" {
+    let kind = args.kind.as_deref();
+    if let Some(k) = kind {
+        if k != "image" && k != "container" {
             return Err(CliError::new(format!(
-                "\"{kind}\" is not a valid value for --type"
+                "\"{k}\" is not a valid value for --type"
             )));
         }
     }
@@ -18,13 +20,27 @@ pub fn run(global: &GlobalOpts, args: InspectArgs) -> Result<ExitCode, CliError>
     let mut objects = Vec::new();
     let mut failed = false;
     for name in &args.names {
-        match store.resolve_image(name).and_then(|id| store.image(&id)) {
-            Ok(img) => objects.push(image::inspect::image_json(&store, &img)?),
-            Err(strata_store::StoreError::ImageNotFound(_)) => {
-                failed = true;
-                eprintln!("Error: No such object: {name}");
+        if kind != Some("image") {
+            if let Some(json) = container::inspect_container(global, name)? {
+                objects.push(json);
+                continue;
             }
-            Err(e) => return Err(CliError::new(e)),
+        }
+        if kind != Some("container") {
+            match store.resolve_image(name).and_then(|id| store.image(&id)) {
+                Ok(img) => {
+                    objects.push(image::inspect::image_json(&store, &img)?);
+                    continue;
+                }
+                Err(strata_store::StoreError::ImageNotFound(_)) => {}
+                Err(e) => return Err(CliError::new(e)),
+            }
+        }
+        failed = true;
+        match kind {
+            Some("container") => eprintln!("Error: No such container: {name}"),
+            Some("image") => eprintln!("Error: No such image: {name}"),
+            _ => eprintln!("Error: No such object: {name}"),
         }
     }
     output::print_inspect(args.format.as_deref(), &objects)?;
