@@ -299,3 +299,37 @@ fn search_against_strata_registry_serve_and_a_registry_without_it() {
     let err = s.fails(&["search", &format!("{}/nginx", cncf.host)]);
     assert!(err.contains("search is not supported by registry"), "{err}");
 }
+
+#[test]
+fn run_pulls_a_missing_image_with_progress_on_stderr() {
+    let reg = strata_registry();
+    let name = format!("{}/strata/runme:1", reg.host);
+    let a = Strata::new();
+    a.ok(&[
+        "import",
+        "-c",
+        "CMD [\"echo\", \"pulled and ran\"]",
+        busybox_tar().to_str().expect("utf8"),
+        &name,
+    ]);
+    a.ok(&["push", &name]);
+    let b = Strata::new();
+    let out = b.run(&["run", "--rm", "--network", "none", &name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pulled and ran\n",
+        "only the container's output on stdout"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("Unable to find image '{name}' locally")),
+        "{err}"
+    );
+    assert!(err.contains("Status: Downloaded newer image for"), "{err}");
+    assert_eq!(image_id(&a, &name), image_id(&b, &name));
+}

@@ -2,6 +2,7 @@
 //! for `run` the start and attach.
 
 use std::collections::BTreeMap;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -151,6 +152,29 @@ fn labels(items: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Pulls an image `run`/`create` did not find, as docker does: the same `pull` command, with
+/// its progress on standard error so the container's output stays alone on standard output.
+fn pull_missing(global: &GlobalOpts, image: &str) -> Result<(), CliError> {
+    let exe = std::env::current_exe().map_err(CliError::engine)?;
+    let stderr = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(CliError::engine)?;
+    let status = std::process::Command::new(exe)
+        .arg("--root")
+        .arg(&global.root)
+        .args(["pull", image])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(stderr))
+        .status()
+        .map_err(CliError::engine)?;
+    if !status.success() {
+        // pull printed its error (e.g. "pull access denied" or "manifest unknown") already.
+        return Err(CliError::engine(format!("unable to pull {image}")));
+    }
+    Ok(())
+}
+
 /// Resolves the image and merges everything into the runtime's create options.
 fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliError> {
     let store = Store::open(&global.root).map_err(CliError::engine)?;
@@ -158,9 +182,8 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
         Ok(id) => id,
         Err(StoreError::ImageNotFound(name)) => {
             eprintln!("Unable to find image '{name}' locally");
-            return Err(CliError::engine(format!(
-                "pulling images is not available yet: strata cannot pull '{name}'; load or import it first"
-            )));
+            pull_missing(global, &args.image)?;
+            store.resolve_image(&args.image).map_err(CliError::engine)?
         }
         Err(e) => return Err(CliError::engine(e)),
     };
