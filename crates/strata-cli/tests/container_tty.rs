@@ -77,7 +77,13 @@ fn detach_and_reattach_under_tmux() {
         "box running"
     );
     tmux(&["kill-session", "-t", &session]);
-    let attach = format!("{exe} --root {root} attach box");
+    // The pane records the client's exit code itself: tmux's #{pane_dead_status} is not
+    // reliably set on every tmux version.
+    let code_file = s.root.path().join("attach-exit-code");
+    let attach = format!(
+        "sh -c '{exe} --root {root} attach box; echo $? > {}'",
+        code_file.display()
+    );
     tmux(&[
         "new-session",
         "-d",
@@ -103,15 +109,11 @@ fn detach_and_reattach_under_tmux() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(
-        tmux(&[
-            "display-message",
-            "-p",
-            "-t",
-            &session,
-            "#{pane_dead_status}"
-        ])
-        .trim(),
-        "7"
+        std::fs::read_to_string(&code_file)
+            .expect("exit code recorded")
+            .trim(),
+        "7",
+        "attach exits with the container's code"
     );
     tmux(&["kill-session", "-t", &session]);
     assert!(s.ok(&["ps", "-a"]).contains("Exited (7)"));
