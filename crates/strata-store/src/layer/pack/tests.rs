@@ -173,6 +173,14 @@ fn tree_comparison_finds_adds_changes_and_deletes() {
         fs::create_dir_all(root.join("etc")).expect("mkdir");
         fs::create_dir_all(root.join("keep")).expect("mkdir");
         fs::write(root.join("keep/same"), "s").expect("w");
+        // Identical files must have identical mtimes, whatever the clock did between writes.
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        fs::File::options()
+            .write(true)
+            .open(root.join("keep/same"))
+            .expect("open")
+            .set_modified(t)
+            .expect("mtime");
     }
     fs::write(old.join("etc/motd"), "m").expect("w");
     fs::write(old.join("etc/passwd"), "p").expect("w");
@@ -211,16 +219,21 @@ fn xattrs_and_file_capabilities_survive_the_layer_tar() {
     let ping = upper.join("bin/ping");
     fs::write(&ping, "binary").expect("w");
     // cap_net_raw+ep as the kernel stores it (VFS_CAP_REVISION_2).
-    let cap: [u8; 20] = [0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let cap: [u8; 20] = [
+        0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
     rustix::fs::lsetxattr(&ping, "security.capability", &cap, XattrFlags::empty()).expect("setcap");
-    rustix::fs::lsetxattr(&ping, "user.origin", b"strata", XattrFlags::empty()).expect("user xattr");
+    rustix::fs::lsetxattr(&ping, "user.origin", b"strata", XattrFlags::empty())
+        .expect("user xattr");
     let tar = tar_upper_dir(&upper, &[], Vec::new()).expect("tar");
     let again = t.path().join("again");
     fs::create_dir(&again).expect("mkdir");
     unpack_layer(&tar[..], &again).expect("unpack");
     let mut buf = [0u8; 64];
-    let n = rustix::fs::lgetxattr(again.join("bin/ping"), "security.capability", &mut buf).expect("capability kept");
+    let n = rustix::fs::lgetxattr(again.join("bin/ping"), "security.capability", &mut buf)
+        .expect("capability kept");
     assert_eq!(&buf[..n], &cap);
-    let n = rustix::fs::lgetxattr(again.join("bin/ping"), "user.origin", &mut buf).expect("xattr kept");
+    let n =
+        rustix::fs::lgetxattr(again.join("bin/ping"), "user.origin", &mut buf).expect("xattr kept");
     assert_eq!(&buf[..n], b"strata");
 }
