@@ -45,9 +45,11 @@ const FEATURES: &[(&str, bool)] = &[
     ("diff", true),
     ("commit", true),
     ("export", true),
-    ("build", false),
-    ("push", false),
-    ("pull", false),
+    ("build", true),
+    ("push", true),
+    ("pull", true),
+    ("registry-serve", true),
+    ("bridge-network", false),
 ];
 
 pub fn run(global: &GlobalOpts, cmd: SystemCommand) -> Result<ExitCode, CliError> {
