@@ -29,7 +29,9 @@ bench import --runs "$runs" \
   -n docker "docker import $rootfs_tar debbench:1" \
   -n podman "$P import $rootfs_tar debbench:1"
 
+# podman refuses to write over an existing archive, so each run starts without one.
 bench save --runs "$runs" \
+  --prepare "rm -f $WORK/s.tar" --prepare "rm -f $WORK/d.tar" --prepare "rm -f $WORK/p.tar" \
   -n strata "$STRATA --root $R save -o $WORK/s.tar debbench:1" \
   -n docker "docker save -o $WORK/d.tar debbench:1" \
   -n podman "$P save -o $WORK/p.tar debbench:1"
