@@ -4,8 +4,8 @@
 //! docs/ARCHITECTURE.md for where the work happens.
 
 mod cli;
-mod output;
 mod commands;
+mod output;
 
 use std::process::ExitCode;
 

@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, GlobalOpts};
 
-pub mod changes;
 pub mod build;
+pub mod changes;
 pub mod container;
 mod error;
 pub mod image;
 mod inspect;
-pub mod remote;
 pub mod registry;
+pub mod remote;
 pub mod system;
 pub mod version;
 
@@ -54,8 +54,11 @@ pub fn container_users(global: &GlobalOpts) -> Result<Vec<strata_store::ImageUse
         .into_iter()
         .filter_map(|(container_id, image, running)| {
             let image_id = image.parse().ok()?;
-            Some(strata_store::ImageUser { container_id, image_id, running })
+            Some(strata_store::ImageUser {
+                container_id,
+                image_id,
+                running,
+            })
         })
         .collect())
 }
-
