@@ -310,3 +310,41 @@ fn inspect_finds_containers_before_images() {
     let err = s.fails(&["inspect", "--type", "container", "bb:local"]);
     assert!(err.contains("No such container: bb:local"), "{err}");
 }
+
+#[test]
+fn vfs_containers_diff_commit_and_export_like_overlay_ones() {
+    let s = Strata::new();
+    s.import_busybox("bb:local");
+    s.ok(&[
+        "run",
+        "--storage-driver",
+        "vfs",
+        "--name",
+        "vfsbox",
+        "bb:local",
+        "sh",
+        "-c",
+        FILE_OPS,
+    ]);
+    assert_eq!(s.ok(&["inspect", "-f", "{{.Driver}}", "vfsbox"]), "vfs\n");
+    let vfs_diff = s.ok(&["diff", "vfsbox"]);
+    let o = Strata::new();
+    strata_container(&o, "ovlbox");
+    let overlay_diff = o.ok(&["diff", "ovlbox"]);
+    let sorted = |s: &str| s.lines().map(str::to_owned).collect::<BTreeSet<_>>();
+    assert_eq!(
+        sorted(&vfs_diff),
+        sorted(&overlay_diff),
+        "both drivers report the same changes"
+    );
+    s.ok(&["commit", "vfsbox", "vimg"]);
+    assert_eq!(s.ok(&["run", "--rm", "vimg", "cat", "/added.txt"]), "new\n");
+    assert!(
+        !s.run(&["run", "--rm", "vimg", "cat", "/etc/group"])
+            .status
+            .success()
+    );
+    let out = s.cmd().args(["export", "vfsbox"]).output().expect("export");
+    let names = tar_listing(&out.stdout);
+    assert!(names.contains(&"added.txt".to_string()) && !names.contains(&"etc/group".to_string()));
+}

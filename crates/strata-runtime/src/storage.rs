@@ -180,7 +180,7 @@ fn copy_entry(src: &Path, meta: &fs::Metadata, target: &Path) -> Result<()> {
         let link = fs::read_link(src).at(src)?;
         std::os::unix::fs::symlink(&link, target).at(target)?;
         std::os::unix::fs::lchown(target, Some(meta.uid()), Some(meta.gid())).at(target)?;
-        return Ok(());
+        return copy_mtime(meta, target);
     }
     if kind.is_file() {
         fs::copy(src, target).at(target)?;
@@ -193,7 +193,28 @@ fn copy_entry(src: &Path, meta: &fs::Metadata, target: &Path) -> Result<()> {
             return Err(RuntimeError::io(target, std::io::Error::last_os_error()));
         }
     }
-    copy_owner_and_mode(meta, target)
+    copy_owner_and_mode(meta, target)?;
+    copy_mtime(meta, target)
+}
+
+/// Keeps the source's mtime, so a vfs root compares equal to the image where nothing changed
+/// (`diff` and `commit` compare the two trees, as Docker's vfs driver does).
+fn copy_mtime(meta: &fs::Metadata, target: &Path) -> Result<()> {
+    let ts = rustix::fs::Timespec {
+        tv_sec: meta.mtime(),
+        tv_nsec: meta.mtime_nsec(),
+    };
+    let times = rustix::fs::Timestamps {
+        last_access: ts,
+        last_modification: ts,
+    };
+    rustix::fs::utimensat(
+        rustix::fs::CWD,
+        target,
+        &times,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| RuntimeError::io(target, e.into()))
 }
 
 fn copy_owner_and_mode(meta: &fs::Metadata, target: &Path) -> Result<()> {

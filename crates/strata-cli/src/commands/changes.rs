@@ -53,6 +53,14 @@ pub struct ExportArgs {
 /// dir are not the container's changes (Docker keeps them in a separate init layer).
 const RUNTIME_MOUNT_POINTS: &[&str] = &["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
 
+/// What the runtime adds to a vfs root besides the mount points: its completion marker.
+const VFS_RUNTIME_FILES: &[&str] = &[
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/.strata-vfs-complete",
+];
+
 /// A container with everything these commands need to read its changes.
 struct Target {
     record: ContainerRecord,
@@ -102,7 +110,8 @@ impl Target {
     fn changes(&self, store: &Store) -> Result<Vec<Change>, CliError> {
         if self.is_vfs() {
             let image = self.image_tree(store)?;
-            changes::tree_changes(&self.dirs.merged, image.path()).map_err(CliError::new)
+            changes::tree_changes(&self.dirs.merged, image.path(), VFS_RUNTIME_FILES)
+                .map_err(CliError::new)
         } else {
             changes::overlay_changes(&self.dirs.upper, &self.lowers, RUNTIME_MOUNT_POINTS)
                 .map_err(CliError::new)

@@ -250,9 +250,21 @@ fn lower_children(lowers: &[PathBuf], rel: &str) -> Vec<String> {
 /// For the vfs driver: Docker's `ChangesDirs`, comparing a container's full root with the
 /// image's. A path is changed when its type, mode, owner, size (files), device, link target or
 /// mtime differ; a directory with changes inside is listed as changed before them.
-pub fn tree_changes(new_root: &Path, old_root: &Path) -> io::Result<Vec<Change>> {
+///
+/// Empty regular files at `runtime_files` (the runtime's bind-mount placeholders and markers)
+/// are not changes.
+pub fn tree_changes(
+    new_root: &Path,
+    old_root: &Path,
+    runtime_files: &[&str],
+) -> io::Result<Vec<Change>> {
     let mut changes = Vec::new();
     compare_dirs(new_root, Some(old_root), "", &mut changes)?;
+    changes.retain(|c| {
+        let meta = fs::symlink_metadata(new_root.join(c.path.trim_start_matches('/')));
+        !(c.kind == ChangeKind::Added
+            && meta.is_ok_and(|m| is_mount_placeholder(&c.path, &m, runtime_files)))
+    });
     Ok(changes)
 }
 

@@ -187,7 +187,7 @@ fn tree_comparison_finds_adds_changes_and_deletes() {
     fs::write(new.join("etc/passwd"), "p2").expect("w");
     fs::create_dir(new.join("srv")).expect("mkdir");
     fs::write(new.join("srv/app"), "a").expect("w");
-    let got: Vec<String> = tree_changes(&new, &old)
+    let got: Vec<String> = tree_changes(&new, &old, &[])
         .expect("changes")
         .iter()
         .map(|c| format!("{} {}", c.kind.letter(), c.path))
@@ -202,7 +202,7 @@ fn tree_comparison_finds_adds_changes_and_deletes() {
             "A /srv/app"
         ]
     );
-    let changes = tree_changes(&new, &old).expect("changes");
+    let changes = tree_changes(&new, &old, &[]).expect("changes");
     let tar = tar_changes(&new, &changes, Vec::new()).expect("tar");
     let names: Vec<String> = entries(&tar).into_iter().map(|(p, _)| p).collect();
     assert_eq!(
