@@ -9,6 +9,17 @@ mod grammar;
 mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError, Digester};
+/// True when `path` is a valid repository path (`library/busybox`, `a/b/c`): lower-case
+/// components joined by `/`, as the distribution spec's name grammar requires (no domain).
+pub fn is_repository_path(path: &str) -> bool {
+    grammar::is_path(path)
+}
+
+/// True when `tag` matches `[\w][\w.-]{0,127}`.
+pub fn is_tag(tag: &str) -> bool {
+    grammar::is_tag(tag)
+}
+
 pub use reference::{
     DEFAULT_DOMAIN, DEFAULT_TAG, ImageRef, Reference, ReferenceError, is_short_id_prefix,
 };

@@ -9,56 +9,15 @@
 
 pub const MAX_NAME_LEN: usize = 255;
 
-fn is_component(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let run = |i: &mut usize| {
-        let start = *i;
-        while *i < b.len() && alnum(b[*i]) {
-            *i += 1;
-        }
-        *i > start
-    };
-    let mut i = 0;
-    if !run(&mut i) {
-        return false;
-    }
-    while i < b.len() {
-        match b[i] {
-            b'.' => i += 1,
-            b'_' => {
-                i += 1;
-                if i < b.len() && b[i] == b'_' {
-                    i += 1;
-                }
-            }
-            b'-' => {
-                while i < b.len() && b[i] == b'-' {
-                    i += 1;
-                }
-            }
-            _ => return false,
-        }
-        if !run(&mut i) {
-            return false;
-        }
-    }
-    true
-}
-
 /// A repository name as the spec allows it in `/v2/<name>/…`.
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= MAX_NAME_LEN && name.split('/').all(is_component)
+    // The grammar is strata-reference's: one definition for the CLI and the registry.
+    !name.is_empty() && name.len() <= MAX_NAME_LEN && strata_reference::is_repository_path(name)
 }
 
 /// A tag (the `<reference>` of a manifest URL when it is not a digest).
 pub fn is_valid_tag(tag: &str) -> bool {
-    let b = tag.as_bytes();
-    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    !b.is_empty()
-        && b.len() <= 128
-        && word(b[0])
-        && b[1..].iter().all(|&c| word(c) || c == b'.' || c == b'-')
+    strata_reference::is_tag(tag)
 }
 
 /// An upload session id: the server makes them as UUIDs; anything else is refused before it can
