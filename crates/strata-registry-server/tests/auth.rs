@@ -5,13 +5,6 @@ mod common;
 use base64::Engine as _;
 use common::*;
 
-fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 fn basic(user: &str, pass: &str) -> String {
     format!(
         "Basic {}",

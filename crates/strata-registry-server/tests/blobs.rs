@@ -5,13 +5,6 @@ mod common;
 use common::*;
 use strata_reference::{Algorithm, Digest, Digester};
 
-fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn base_endpoint_announces_the_api_version() {
     let dir = tempfile::tempdir().unwrap();

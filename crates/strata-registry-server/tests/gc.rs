@@ -10,13 +10,6 @@ use strata_registry_server::Store;
 use strata_registry_server::gc::{GcOptions, collect};
 use strata_registry_server::storage::FsDriver;
 
-fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn gc_deletes_untagged_keeps_tagged_and_uploads_in_flight() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,13 +5,6 @@ mod common;
 use common::*;
 use strata_reference::Digest;
 
-fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn manifest_put_get_head_by_tag_and_digest() {
     let dir = tempfile::tempdir().unwrap();

@@ -68,13 +68,6 @@ fn start_s3(bucket: &str) -> Option<S3Server> {
     None
 }
 
-fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
-    r.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_over_one_bucket() {
     let Some(s3) = start_s3("registry") else {

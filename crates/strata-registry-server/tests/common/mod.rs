@@ -119,6 +119,14 @@ pub fn docker_manifest(
     )
 }
 
+/// A response header as text, empty when absent.
+pub fn header<'a>(r: &'a reqwest::Response, name: &str) -> &'a str {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 pub async fn error_code(r: reqwest::Response) -> String {
     let v: serde_json::Value = r.json().await.expect("error body is JSON");
     v["errors"][0]["code"].as_str().unwrap_or("").to_owned()
