@@ -30,7 +30,7 @@ impl ChangeDir for BuildContainer {
         &self.upper
     }
     fn mount_points(&self) -> &[&str] {
-        &["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"]
+        strata_runtime::storage::MOUNT_POINT_FILES
     }
 }
 
@@ -263,8 +263,8 @@ impl Builder<'_> {
 /// it was copied up only for them: Docker keeps those in a separate init layer, so a RUN
 /// that changes nothing has an empty layer.
 fn prune_placeholders(upper: &Path) {
-    for p in ["etc/hostname", "etc/hosts", "etc/resolv.conf"] {
-        let path = upper.join(p);
+    for p in strata_runtime::storage::MOUNT_POINT_FILES {
+        let path = upper.join(p.trim_start_matches('/'));
         if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == 0) {
             let _ = std::fs::remove_file(&path);
         }

@@ -13,6 +13,14 @@ use crate::error::{IoContext, Result, RuntimeError};
 pub const OVERLAY: &str = "overlay";
 pub const VFS: &str = "vfs";
 
+/// Files the runtime bind-mounts into every container. The empty placeholders it leaves at
+/// these paths in the root filesystem are not the container's changes (Docker keeps them in a
+/// separate init layer), so diff, commit and build leave them out.
+pub const MOUNT_POINT_FILES: &[&str] = &["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
+
+/// The empty file a finished vfs copy carries at its root.
+pub const VFS_MARKER: &str = "/.strata-vfs-complete";
+
 /// The directories of one container's root filesystem.
 pub struct RootfsDirs {
     pub upper: PathBuf,
@@ -61,11 +69,11 @@ pub fn prepare(layers: &[PathBuf], dirs: &RootfsDirs, driver: &str) -> Result<&'
         }
     }
     // vfs: the merged directory is the container's own full copy; populate it once.
-    if !dirs.merged.join(".strata-vfs-complete").exists() {
+    if !dirs.merged.join(&VFS_MARKER[1..]).exists() {
         for layer in layers {
             apply_layer(layer, &dirs.merged)?;
         }
-        fs::write(dirs.merged.join(".strata-vfs-complete"), b"").at(&dirs.merged)?;
+        fs::write(dirs.merged.join(&VFS_MARKER[1..]), b"").at(&dirs.merged)?;
     }
     Ok(VFS)
 }

@@ -49,18 +49,6 @@ pub struct ExportArgs {
     pub container: String,
 }
 
-/// Files the runtime bind-mounts into every container. Their empty placeholders in the upper
-/// dir are not the container's changes (Docker keeps them in a separate init layer).
-const RUNTIME_MOUNT_POINTS: &[&str] = &["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
-
-/// What the runtime adds to a vfs root besides the mount points: its completion marker.
-const VFS_RUNTIME_FILES: &[&str] = &[
-    "/etc/hostname",
-    "/etc/hosts",
-    "/etc/resolv.conf",
-    "/.strata-vfs-complete",
-];
-
 /// A container with everything these commands need to read its changes.
 struct Target {
     record: ContainerRecord,
@@ -110,10 +98,14 @@ impl Target {
     fn changes(&self, store: &Store) -> Result<Vec<Change>, CliError> {
         if self.is_vfs() {
             let image = self.image_tree(store)?;
-            changes::tree_changes(&self.dirs.merged, image.path(), VFS_RUNTIME_FILES)
-                .map_err(CliError::new)
+            {
+                let mut runtime_files = storage::MOUNT_POINT_FILES.to_vec();
+                runtime_files.push(storage::VFS_MARKER);
+                changes::tree_changes(&self.dirs.merged, image.path(), &runtime_files)
+            }
+            .map_err(CliError::new)
         } else {
-            changes::overlay_changes(&self.dirs.upper, &self.lowers, RUNTIME_MOUNT_POINTS)
+            changes::overlay_changes(&self.dirs.upper, &self.lowers, storage::MOUNT_POINT_FILES)
                 .map_err(CliError::new)
         }
     }
@@ -210,7 +202,7 @@ pub fn commit(global: &GlobalOpts, args: CommitArgs) -> Result<ExitCode, CliErro
     } else {
         store.commit(
             &t.image_id,
-            &ChangeSource::OverlayUpper(&t.dirs.upper, RUNTIME_MOUNT_POINTS),
+            &ChangeSource::OverlayUpper(&t.dirs.upper, storage::MOUNT_POINT_FILES),
             &opts,
         )
     }
