@@ -31,12 +31,28 @@ pub struct GlobalOpts {
         default_value = "/var/lib/strata"
     )]
     pub root: PathBuf,
-    /// Log level: error, warn, info, debug, trace
-    #[arg(long = "log-level", global = true, default_value = "warn")]
-    pub log_level: String,
+    /// Log level: error, warn, info, debug, trace [default: warn, or `registry serve`'s
+    /// config `log_level`]
+    #[arg(
+        long = "log-level",
+        global = true,
+        value_parser = clap::builder::PossibleValuesParser::new(crate::logging::LEVELS)
+    )]
+    pub log_level: Option<String>,
     /// Debug logging
     #[arg(long, short = 'D', global = true)]
     pub debug: bool,
+}
+
+impl GlobalOpts {
+    /// The level the flags ask for, if any; `--debug` wins, as with Docker.
+    pub fn explicit_log_level(&self) -> Option<&str> {
+        if self.debug {
+            Some("debug")
+        } else {
+            self.log_level.as_deref()
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

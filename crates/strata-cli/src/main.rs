@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod logging;
 mod output;
 
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(&cli.global);
+    logging::init(&cli.global);
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -21,19 +22,4 @@ fn main() -> ExitCode {
             ExitCode::from(err.exit_code())
         }
     }
-}
-
-fn init_logging(global: &cli::GlobalOpts) {
-    let level = if global.debug {
-        "debug"
-    } else {
-        global.log_level.as_str()
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("STRATA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("strata={level},warn")));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .init();
 }

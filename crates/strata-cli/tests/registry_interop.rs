@@ -15,6 +15,8 @@ use strata_reference::Digest;
 struct Registry {
     child: Child,
     addr: String,
+    /// Collects everything the server writes to stderr, until it exits.
+    log: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Registry {
@@ -26,21 +28,37 @@ impl Registry {
             .stderr(Stdio::piped())
             .spawn()
             .expect("strata registry serve starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut reader = BufReader::new(stderr);
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("first line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let mut reader = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut log = String::new();
+        let addr = loop {
+            let mut line = String::new();
+            let n = reader.read_line(&mut line).expect("stderr line");
+            assert!(n > 0, "registry exited before listening: {log}");
+            log.push_str(&line);
+            if let Some(a) = line.trim().strip_prefix("listening on http://") {
+                break a.to_owned();
+            }
+        };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
+        let log = std::thread::spawn(move || {
+            let _ = reader.read_to_string(&mut log);
+            log
         });
-        Registry { child, addr }
+        Registry {
+            child,
+            addr,
+            log: Some(log),
+        }
+    }
+
+    /// Stops the server and returns all it wrote to stderr.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.log
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -147,6 +165,40 @@ fn bad_storage_configs_fail_with_clear_errors() {
     std::fs::write(&cfg, "listen: [oops\n").unwrap();
     let err = strata.fails(&["registry", "serve", "--config", cfg.to_str().unwrap()]);
     assert!(err.contains("parsing registry config"), "{err}");
+}
+
+#[test]
+fn log_level_comes_from_the_config_unless_a_flag_says_otherwise() {
+    let strata = Strata::new();
+    let cfg = strata.root.path().join("registry.yml");
+    std::fs::write(&cfg, "log_level: info\n").unwrap();
+    let cfg = cfg.to_str().unwrap();
+    // Every request is logged at info; the default level (warn) keeps them quiet.
+    let reg = Registry::start(&strata, &["--config", cfg]);
+    http_get(&reg.addr, "/v2/");
+    let log = reg.stop();
+    assert!(
+        log.contains("request method=GET path=/v2/ status=200"),
+        "{log}"
+    );
+    for flags in [&["--config", cfg, "--log-level", "warn"][..], &[]] {
+        let reg = Registry::start(&strata, flags);
+        http_get(&reg.addr, "/v2/");
+        let log = reg.stop();
+        assert!(!log.contains("path=/v2/"), "{flags:?}: {log}");
+    }
+    let reg = Registry::start(&strata, &["--log-level", "debug"]);
+    http_get(&reg.addr, "/v2/");
+    assert!(reg.stop().contains("path=/v2/"));
+
+    std::fs::write(cfg, "log_level: loud\n").unwrap();
+    let err = strata.fails(&["registry", "serve", "--config", cfg]);
+    assert!(err.contains("log_level") && err.contains("loud"), "{err}");
+    let err = strata.fails(&["registry", "serve", "--log-level", "loud"]);
+    assert!(
+        err.contains("'loud'") && err.contains("--log-level"),
+        "{err}"
+    );
 }
 
 #[test]

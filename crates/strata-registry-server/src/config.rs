@@ -54,8 +54,9 @@ pub const DEFAULT_MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 pub struct Config {
     #[serde(default)]
     pub listen: Option<String>,
+    /// Applied by `strata registry serve` unless `--log-level` or `--debug` is given.
     #[serde(default)]
-    pub log_level: Option<String>,
+    pub log_level: Option<LogLevel>,
     #[serde(default)]
     pub read_only: bool,
     #[serde(default)]
@@ -68,6 +69,29 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+}
+
+/// The levels `tracing` knows; anything else in the file is a parse error that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -302,6 +326,14 @@ mod tests {
             Config::parse("storage: {driver: s3, bucket: b, endpoint: 'http://127.0.0.1:9000'}\n")
                 .unwrap();
         assert_eq!(c.storage_config().unwrap().bucket.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn log_levels() {
+        let c = Config::parse("log_level: debug\n").unwrap();
+        assert_eq!(c.log_level, Some(LogLevel::Debug));
+        let e = Config::parse("log_level: loud\n").unwrap_err().to_string();
+        assert!(e.contains("log_level") && e.contains("loud"), "{e}");
     }
 
     #[test]

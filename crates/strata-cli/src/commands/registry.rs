@@ -1,6 +1,6 @@
 //! `strata registry serve` and `strata registry gc`: a registry server (OCI distribution spec /
 //! Docker Registry HTTP API v2) over a storage directory, `<--root>/registry` unless the config
-//! file names another.
+//! file names another. The config's `log_level` applies unless `--log-level`/`--debug` is given.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +78,9 @@ fn serve(global: &GlobalOpts, args: ServeArgs) -> Result<ExitCode, CliError> {
     }
     if let Some(addr) = args.addr {
         config.listen = Some(addr);
+    }
+    if let Some(level) = config.log_level {
+        crate::logging::set_configured_level(level.as_str());
     }
     let app = App::from_config(&config, global.root.join("registry")).map_err(CliError::new)?;
     let addr = config.listen_addr().to_owned();
