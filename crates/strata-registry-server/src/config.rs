@@ -7,7 +7,7 @@
 //! read_only: false
 //! delete_enabled: true
 //! storage:                 # or just `storage: filesystem`
-//!   driver: filesystem     # or s3, with bucket, region, endpoint, access_key, secret_key
+//!   driver: filesystem     # or s3, with bucket, prefix, region, endpoint, access_key, secret_key
 //!   root: /var/lib/strata/registry
 //! limits:
 //!   max_manifest_bytes: 4194304
@@ -110,6 +110,10 @@ pub struct StorageConfig {
     pub root: Option<PathBuf>,
     #[serde(default)]
     pub bucket: Option<String>,
+    /// S3 only: every key goes under this path (distribution's `rootdirectory`), so several
+    /// registries can share one bucket.
+    #[serde(default)]
+    pub prefix: Option<String>,
     #[serde(default)]
     pub region: Option<String>,
     /// An S3-compatible endpoint URL (Garage, MinIO, …); AWS when unset.
@@ -277,6 +281,19 @@ impl Config {
             },
             Some(StorageField::Detailed(sc)) => sc.clone(),
         };
+        if let Some(p) = &sc.prefix {
+            if sc.driver != "s3" {
+                return Err(ConfigError::Invalid(
+                    "storage prefix applies to the s3 driver; the filesystem driver uses root"
+                        .to_owned(),
+                ));
+            }
+            if crate::storage::check_path(p.trim_matches('/')).is_err() {
+                return Err(ConfigError::Invalid(format!(
+                    "storage prefix {p:?} must be a relative path without empty, . or .. parts"
+                )));
+            }
+        }
         match sc.driver.as_str() {
             "filesystem" => Ok(sc),
             "s3" if sc.bucket.is_none() => Err(ConfigError::S3NeedsBucket),
@@ -326,6 +343,22 @@ mod tests {
             Config::parse("storage: {driver: s3, bucket: b, endpoint: 'http://127.0.0.1:9000'}\n")
                 .unwrap();
         assert_eq!(c.storage_config().unwrap().bucket.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn s3_prefix() {
+        let c = Config::parse("storage: {driver: s3, bucket: b, prefix: /teams/a/}\n").unwrap();
+        assert_eq!(
+            c.storage_config().unwrap().prefix.as_deref(),
+            Some("/teams/a/")
+        );
+        for bad in ["a/../b", "a//b", "/"] {
+            let yaml = format!("storage: {{driver: s3, bucket: b, prefix: '{bad}'}}\n");
+            let e = Config::parse(&yaml).unwrap_err().to_string();
+            assert!(e.contains("storage prefix"), "{bad}: {e}");
+        }
+        let e = Config::parse("storage: {driver: filesystem, prefix: x}\n").unwrap_err();
+        assert!(e.to_string().contains("applies to the s3 driver"), "{e}");
     }
 
     #[test]

@@ -85,13 +85,16 @@ impl App {
         let storage = config.storage_config()?;
         let driver: Arc<dyn storage::Driver> = if storage.driver == "s3" {
             let bucket = storage.bucket.as_deref().unwrap_or_default();
-            Arc::new(storage::S3Driver::connect(
-                bucket,
-                storage.region.as_deref().unwrap_or("us-east-1"),
-                storage.endpoint.as_deref(),
-                storage.access_key.as_deref(),
-                storage.secret_key.as_deref(),
-            )?)
+            Arc::new(
+                storage::S3Driver::connect(
+                    bucket,
+                    storage.region.as_deref().unwrap_or("us-east-1"),
+                    storage.endpoint.as_deref(),
+                    storage.access_key.as_deref(),
+                    storage.secret_key.as_deref(),
+                )?
+                .with_prefix(storage.prefix.as_deref().unwrap_or(""))?,
+            )
         } else {
             let root = storage.root.unwrap_or(default_root);
             std::fs::create_dir_all(&root).map_err(|source| ServeError::Root {

@@ -1,6 +1,7 @@
 //! The S3 storage driver against a local S3-compatible server (moto in server mode on
 //! 127.0.0.1; `tests/install-s3-test-deps.sh` installs it), with two registry replicas over one
-//! bucket sharing upload state through the bucket alone.
+//! bucket sharing upload state through the bucket alone, and registries kept apart in one bucket
+//! by key prefixes.
 
 mod common;
 
@@ -12,7 +13,7 @@ use std::time::Duration;
 use common::*;
 use strata_reference::Digest;
 use strata_registry_server::Store;
-use strata_registry_server::gc::{GcOptions, collect};
+use strata_registry_server::gc::{GcOptions, GcReport, collect};
 use strata_registry_server::storage::S3Driver;
 
 struct S3Server {
@@ -68,16 +69,42 @@ fn start_s3(bucket: &str) -> Option<S3Server> {
     None
 }
 
+/// The S3 config of a registry on `bucket`, its keys under `prefix` when that is not empty.
+fn s3_config(s3: &S3Server, bucket: &str, prefix: &str) -> String {
+    format!(
+        "delete_enabled: true\nstorage: {{driver: s3, bucket: {bucket}, prefix: '{prefix}', region: us-east-1, endpoint: '{}', access_key: test, secret_key: test}}\n",
+        s3.endpoint
+    )
+    .replace("prefix: '', ", "")
+}
+
+/// `strata registry gc --delete-untagged --grace-period 0s` over `bucket`/`prefix`.
+async fn collect_now(s3: &S3Server, bucket: &str, prefix: &str) -> GcReport {
+    let driver = S3Driver::connect(
+        bucket,
+        "us-east-1",
+        Some(&s3.endpoint),
+        Some("test"),
+        Some("test"),
+    )
+    .unwrap()
+    .with_prefix(prefix)
+    .unwrap();
+    let opts = GcOptions {
+        delete_untagged: true,
+        grace: Duration::ZERO,
+        ..GcOptions::default()
+    };
+    collect(&Store::new(Arc::new(driver)), &opts).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_over_one_bucket() {
     let Some(s3) = start_s3("registry") else {
         println!("skipping: moto_server is not installed (tests/install-s3-test-deps.sh)");
         return;
     };
-    let cfg = format!(
-        "delete_enabled: true\nstorage: {{driver: s3, bucket: registry, region: us-east-1, endpoint: '{}', access_key: test, secret_key: test}}\n",
-        s3.endpoint
-    );
+    let cfg = s3_config(&s3, "registry", "");
     let dir = tempfile::tempdir().unwrap();
     let a = TestServer::start(dir.path(), &cfg).await;
     let b = TestServer::start(dir.path(), &cfg).await;
@@ -166,25 +193,9 @@ async fn two_replicas_over_one_bucket() {
         .body("zzz").send().await.unwrap();
     assert_eq!(error_code(r).await, "DIGEST_INVALID");
 
-    let v: serde_json::Value = b
-        .client
-        .get(b.url("/v2/_catalog"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = b.get_json("/v2/_catalog").await;
     assert_eq!(v["repositories"], serde_json::json!(["team/app"]));
-    let v: serde_json::Value = a
-        .client
-        .get(a.url("/v2/team/app/tags/list"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = a.get_json("/v2/team/app/tags/list").await;
     assert_eq!(v["tags"], serde_json::json!(["v1"]));
 
     // Delete the tag on B, collect garbage over the bucket, the image is gone on A.
@@ -195,22 +206,7 @@ async fn two_replicas_over_one_bucket() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let store = Store::new(Arc::new(
-        S3Driver::connect(
-            "registry",
-            "us-east-1",
-            Some(&s3.endpoint),
-            Some("test"),
-            Some("test"),
-        )
-        .unwrap(),
-    ));
-    let opts = GcOptions {
-        delete_untagged: true,
-        grace: Duration::ZERO,
-        ..GcOptions::default()
-    };
-    let report = collect(&store, &opts).await.unwrap();
+    let report = collect_now(&s3, "registry", "").await;
     assert!(report.blobs_deleted.contains(&ld), "{report:?}");
     assert!(report.blobs_deleted.contains(&big));
     let r = a
@@ -229,4 +225,60 @@ async fn two_replicas_over_one_bucket() {
     assert_eq!(r.status(), 404);
     a.stop().await;
     b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prefixes_keep_registries_apart_in_one_bucket() {
+    let Some(s3) = start_s3("shared") else {
+        println!("skipping: moto_server is not installed (tests/install-s3-test-deps.sh)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestServer::start(dir.path(), &s3_config(&s3, "shared", "teams/a")).await;
+    // Surrounding slashes name the same prefix.
+    let b = TestServer::start(dir.path(), &s3_config(&s3, "shared", "/teams/b/")).await;
+    let root = TestServer::start(dir.path(), &s3_config(&s3, "shared", "")).await;
+
+    // The same repository and layer in both: each registry sees only its own.
+    a.push_image("app", "v1", b"shared layer").await;
+    let ld = Digest::sha256_of(b"shared layer");
+    assert_eq!(
+        b.get_json("/v2/_catalog").await["repositories"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        error_code(b.get("/v2/app/manifests/v1").await).await,
+        "NAME_UNKNOWN"
+    );
+    assert_eq!(b.get(&format!("/v2/app/blobs/{ld}")).await.status(), 404);
+    b.push_image("app", "v2", b"shared layer").await;
+    assert_eq!(
+        a.get_json("/v2/app/tags/list").await["tags"],
+        serde_json::json!(["v1"])
+    );
+    assert_eq!(
+        b.get_json("/v2/app/tags/list").await["tags"],
+        serde_json::json!(["v2"])
+    );
+    // The bucket root is a third registry, with nothing in it.
+    let v = root.get_json("/v2/_catalog").await;
+    assert_eq!(v["repositories"], serde_json::json!([]));
+
+    // GC under A's prefix deletes A's copy of the layer and leaves B's.
+    let r = a
+        .client
+        .delete(a.url("/v2/app/manifests/v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let report = collect_now(&s3, "shared", "teams/a").await;
+    assert!(report.blobs_deleted.contains(&ld), "{report:?}");
+    assert_eq!(a.get(&format!("/v2/app/blobs/{ld}")).await.status(), 404);
+    let r = b.get(&format!("/v2/app/blobs/{ld}")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(&r.bytes().await.unwrap()[..], b"shared layer");
+    a.stop().await;
+    b.stop().await;
+    root.stop().await;
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, PutPayload, WriteMultipart};
 
 use super::{Appender, ByteStream, Driver, Stat, StorageError, StorageResult, check_path};
@@ -62,6 +63,19 @@ impl S3Driver {
         }
         let store = b.build().map_err(|e| os_err(bucket, e))?;
         Ok(S3Driver::new(Arc::new(store)))
+    }
+
+    /// Keep every key under `prefix` (distribution's `rootdirectory`) so that registries can
+    /// share a bucket; surrounding slashes are ignored, an empty prefix is the bucket root.
+    pub fn with_prefix(self, prefix: &str) -> StorageResult<S3Driver> {
+        let prefix = prefix.trim_matches('/');
+        if prefix.is_empty() {
+            return Ok(self);
+        }
+        check_path(prefix)?;
+        Ok(S3Driver::new(Arc::new(PrefixStore::new(
+            self.store, prefix,
+        ))))
     }
 
     fn key(path: &str) -> StorageResult<Path> {

@@ -57,6 +57,18 @@ impl TestServer {
         }
     }
 
+    /// GET a path; the response whatever its status.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// GET a path that must answer 200 with a JSON body.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.expect("JSON body")
+    }
+
     /// Monolithic upload; panics unless 201.
     pub async fn push_blob(&self, repo: &str, data: &[u8]) -> Digest {
         let d = Digest::sha256_of(data);
