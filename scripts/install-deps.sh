@@ -11,9 +11,10 @@ packages=(
   zstd xz-utils bzip2 gzip  # compressed import/load inputs in tests
   tmux            # interactive (pty) tests
   skopeo docker-registry apache2-utils  # registry interop tests (htpasswd for auth)
+  podman          # registry interop: push and pull with a second real client
   iproute2 procps
 )
-[ "${STRATA_BENCH:-0}" = 1 ] && packages+=(hyperfine debootstrap podman)
+[ "${STRATA_BENCH:-0}" = 1 ] && packages+=(hyperfine debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 //! `strata registry serve` and `strata registry gc` as a user runs them, with real clients:
-//! skopeo (copy, inspect, list-tags, delete) and docker (push, pull). Tests needing a client
-//! that is not there print why and pass.
+//! skopeo (copy, inspect, list-tags, delete), docker and podman (push, pull). Tests needing a
+//! client that is not there print why and pass.
 
 mod common;
 
@@ -220,14 +220,10 @@ fn skopeo_copy_inspect_list_and_copy_back() {
         serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &dest])).unwrap();
     // skopeo compresses the layer on the way, so compare with what the registry serves.
     let _ = md;
-    let served = http_get(&reg.addr, "/v2/strata/busybox/manifests/1.0");
-    let digest_header = served
-        .lines()
-        .find_map(|l| l.strip_prefix("docker-content-digest: "))
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    assert_eq!(inspect["Digest"], digest_header);
+    assert_eq!(
+        inspect["Digest"],
+        served_digest(&reg.addr, "strata/busybox", "1.0")
+    );
     assert_eq!(
         inspect["Layers"],
         serde_json::json!(served_layers(&reg.addr, "strata/busybox", "1.0"))
@@ -340,6 +336,87 @@ fn gc_dry_run_then_delete_after_skopeo_delete() {
     // With the default grace period nothing young is touched.
     let out = strata.ok(&["registry", "gc"]);
     assert!(out.contains("0 blobs and 0 manifests deleted"), "{out}");
+}
+
+/// podman with a store of its own (vfs, so no mounts), touching nobody else's images; push and
+/// pull need no container runtime.
+struct Podman {
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    fn new() -> Podman {
+        Podman {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let d = self.dir.path();
+        run(Command::new("podman")
+            .arg("--root")
+            .arg(d.join("root"))
+            .arg("--runroot")
+            .arg(d.join("run"))
+            .args(["--storage-driver", "vfs", "--events-backend", "none"])
+            .args(args))
+    }
+
+    fn inspect(&self, format: &str, image: &str) -> String {
+        self.run(&["image", "inspect", "--format", format, image])
+            .trim()
+            .to_owned()
+    }
+}
+
+/// The digest the registry serves for a manifest.
+fn served_digest(addr: &str, repo: &str, reference: &str) -> String {
+    http_get(addr, &format!("/v2/{repo}/manifests/{reference}"))
+        .lines()
+        .find_map(|l| l.strip_prefix("docker-content-digest: "))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn podman_push_pull_and_pull_what_strata_pushed() {
+    if !have("podman") {
+        println!("skipping: podman is not installed");
+        return;
+    }
+    let strata = Strata::new();
+    let reg = Registry::start(&strata, &[]);
+    let podman = Podman::new();
+    let tar = busybox_tar();
+    podman.run(&["import", tar.to_str().unwrap(), "localhost/bb:v1"]);
+    let id = podman.inspect("{{.Id}}", "localhost/bb:v1");
+    let remote = format!("{}/pod/bb:v1", reg.addr);
+    podman.run(&["push", "--tls-verify=false", "localhost/bb:v1", &remote]);
+    podman.run(&["rmi", "localhost/bb:v1"]);
+    podman.run(&["pull", "--tls-verify=false", &remote]);
+    assert_eq!(podman.inspect("{{.Id}}", &remote), id);
+    assert_eq!(
+        podman.inspect("{{.Digest}}", &remote),
+        served_digest(&reg.addr, "pod/bb", "v1")
+    );
+
+    // strata pushes, podman pulls the same layers.
+    let from_strata = format!("{}/from-strata/bb:v2", reg.addr);
+    strata.import_busybox(&from_strata);
+    strata.ok(&["push", &from_strata]);
+    podman.run(&["pull", "--tls-verify=false", &from_strata]);
+    let layers = "{{json .RootFS.Layers}}";
+    assert_eq!(
+        podman.inspect(layers, &from_strata),
+        strata
+            .ok(&["inspect", "--format", layers, &from_strata])
+            .trim()
+    );
+    assert_eq!(
+        podman.inspect("{{.Digest}}", &from_strata),
+        served_digest(&reg.addr, "from-strata/bb", "v2")
+    );
 }
 
 #[test]
