@@ -84,6 +84,16 @@ fn is_foreign(v: &Value, media_type: &str) -> bool {
     has_urls && (media_type == DOCKER_FOREIGN_LAYER || media_type.contains("nondistributable"))
 }
 
+/// The digest of the first `os`/`architecture` entry of a manifest list or index.
+pub fn platform_manifest(list: &[u8], os: &str, architecture: &str) -> Option<Digest> {
+    let v: Value = serde_json::from_slice(list).ok()?;
+    v.get("manifests")?
+        .as_array()?
+        .iter()
+        .find(|m| m["platform"]["os"] == os && m["platform"]["architecture"] == architecture)
+        .and_then(|m| Digest::parse(m["digest"].as_str()?).ok())
+}
+
 /// Validate a manifest body sent with `content_type`.
 pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, ManifestError> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| ManifestError::Json(e.to_string()))?;

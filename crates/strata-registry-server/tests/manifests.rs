@@ -109,11 +109,7 @@ async fn indexes_need_their_children() {
     let s = TestServer::start(dir.path(), "").await;
     let (child, body) = s.push_image("r", "amd64", b"l1").await;
     let absent = Digest::sha256_of(b"absent");
-    let index = |d: &Digest, size: usize| {
-        format!(
-            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{DOCKER_MANIFEST}","digest":"{d}","size":{size},"platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#
-        )
-    };
+    let index = |d: &Digest, size: usize| index_of(OCI_INDEX, &[(d, size, "amd64")]);
     let r = s
         .put_manifest("r", "multi", OCI_INDEX, &index(&absent, 10))
         .await;
@@ -129,6 +125,96 @@ async fn indexes_need_their_children() {
         .await
         .unwrap();
     assert_eq!(header(&r, "content-type"), OCI_INDEX);
+    s.stop().await;
+}
+
+/// distribution's Accept rules: OCI content a client does not list is MANIFEST_UNKNOWN, a Docker
+/// manifest list by tag becomes its linux/amd64 manifest for a client that does not list it.
+#[tokio::test(flavor = "multi_thread")]
+async fn manifests_follow_the_accept_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(dir.path(), "").await;
+    let (arm, arm_body) = s.push_image("r", "arm64", b"arm layer").await;
+    let (amd, amd_body) = s.push_image("r", "amd64", b"amd layer").await;
+    let children = [
+        (&arm, arm_body.len(), "arm64"),
+        (&amd, amd_body.len(), "amd64"),
+    ];
+    let oci_index = index_of(OCI_INDEX, &children);
+    let list = index_of(DOCKER_MANIFEST_LIST, &children);
+    for (tag, media_type, body) in [
+        ("oci", OCI_INDEX, &oci_index),
+        ("list", DOCKER_MANIFEST_LIST, &list),
+        (
+            "armonly",
+            DOCKER_MANIFEST_LIST,
+            &index_of(DOCKER_MANIFEST_LIST, &children[..1]),
+        ),
+    ] {
+        let r = s.put_manifest("r", tag, media_type, body).await;
+        assert_eq!(r.status(), 201, "{tag}");
+    }
+    let docker_only = format!("{DOCKER_MANIFEST}, {DOCKER_MANIFEST_LIST}");
+    let schema2_only = DOCKER_MANIFEST;
+
+    // An OCI index for a client that lists only Docker types is unknown, by tag or digest.
+    let index_digest = Digest::sha256_of(oci_index.as_bytes());
+    for reference in ["oci".to_owned(), index_digest.to_string()] {
+        let r = s
+            .get_accepting(&format!("/v2/r/manifests/{reference}"), &docker_only)
+            .await;
+        assert_eq!(r.status(), 404);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["errors"][0]["code"], "MANIFEST_UNKNOWN");
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("OCI index found")
+        );
+    }
+    // Listed, or no manifest type listed at all: served as stored.
+    for accept in [OCI_INDEX, "*/*"] {
+        let r = s.get_accepting("/v2/r/manifests/oci", accept).await;
+        assert_eq!(header(&r, "content-type"), OCI_INDEX, "{accept}");
+        assert_eq!(r.text().await.unwrap(), oci_index);
+    }
+
+    // A manifest list by tag for a schema2-only client: its linux/amd64 manifest.
+    let r = s.get_accepting("/v2/r/manifests/list", schema2_only).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-type"), DOCKER_MANIFEST);
+    assert_eq!(header(&r, "docker-content-digest"), amd.to_string());
+    assert_eq!(r.text().await.unwrap(), amd_body);
+    let r = s
+        .client
+        .head(s.url("/v2/r/manifests/list"))
+        .header("accept", schema2_only)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "docker-content-digest"), amd.to_string());
+    assert_eq!(header(&r, "content-length"), amd_body.len().to_string());
+    // By digest the list itself (a digest names exact bytes), and for clients that list it.
+    let list_digest = Digest::sha256_of(list.as_bytes());
+    for (reference, accept) in [
+        (list_digest.to_string(), schema2_only),
+        ("list".to_owned(), docker_only.as_str()),
+    ] {
+        let r = s
+            .get_accepting(&format!("/v2/r/manifests/{reference}"), accept)
+            .await;
+        assert_eq!(header(&r, "content-type"), DOCKER_MANIFEST_LIST);
+        assert_eq!(r.text().await.unwrap(), list);
+    }
+    // No linux/amd64 entry, or a client that cannot read the schema2 manifest it would get.
+    let r = s
+        .get_accepting("/v2/r/manifests/armonly", schema2_only)
+        .await;
+    assert_eq!(error_code(r).await, "MANIFEST_UNKNOWN");
+    let r = s.get_accepting("/v2/r/manifests/list", OCI_MANIFEST).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(r).await, "MANIFEST_INVALID");
     s.stop().await;
 }
 

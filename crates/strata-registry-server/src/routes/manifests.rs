@@ -6,6 +6,7 @@ use axum::http::{Response, StatusCode, header};
 use futures_util::StreamExt;
 use strata_reference::{Digest, Digester};
 
+use super::negotiate::{self, Accept};
 use super::{empty, json_response, parse_digest, query_get, query_params, set_header};
 use crate::App;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -37,8 +38,16 @@ async fn unknown(app: &App, repo: &str, what: &str) -> ApiError {
     }
 }
 
-pub(super) async fn get(app: &App, repo: &str, r: &str, head: bool) -> ApiResult<Response<Body>> {
-    let digest = match parse_reference(r)? {
+pub(super) async fn get(
+    app: &App,
+    repo: &str,
+    r: &str,
+    head: bool,
+    accept: &Accept,
+) -> ApiResult<Response<Body>> {
+    let reference = parse_reference(r)?;
+    let by_tag = matches!(reference, Reference::Tag(_));
+    let digest = match reference {
         Reference::Digest(d) => d,
         Reference::Tag(t) => match app.store.resolve_tag(repo, &t).await? {
             Some(d) => d,
@@ -48,6 +57,9 @@ pub(super) async fn get(app: &App, repo: &str, r: &str, head: bool) -> ApiResult
     let Some(rev) = app.store.revision(repo, &digest).await? else {
         return Err(unknown(app, repo, r).await);
     };
+    // What the client can read: may be another manifest (a list's platform entry) or none.
+    let rev = negotiate::choose(app, repo, rev, by_tag, accept).await?;
+    let digest = rev.digest.clone();
     let len;
     let mut resp = if head {
         len = app

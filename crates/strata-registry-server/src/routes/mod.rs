@@ -19,6 +19,7 @@ use crate::names;
 mod blobs;
 mod listing;
 mod manifests;
+mod negotiate;
 mod token;
 mod uploads;
 
@@ -164,7 +165,8 @@ async fn dispatch(app: &Arc<App>, req: Request) -> ApiResult<Response<Body>> {
         }
         (Route::Manifest(n, r), m @ (Method::GET | Method::HEAD)) => {
             authorize(app, req.headers(), Some(&n), Action::Pull)?;
-            manifests::get(app, &n, &r, m == Method::HEAD).await
+            let accept = negotiate::Accept::from_headers(req.headers());
+            manifests::get(app, &n, &r, m == Method::HEAD, &accept).await
         }
         (Route::Manifest(n, r), Method::PUT) => {
             writable(app)?;

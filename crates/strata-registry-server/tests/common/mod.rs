@@ -62,6 +62,12 @@ impl TestServer {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
+    /// GET a path with an Accept header.
+    pub async fn get_accepting(&self, path: &str, accept: &str) -> reqwest::Response {
+        let r = self.client.get(self.url(path)).header("accept", accept);
+        r.send().await.unwrap()
+    }
+
     /// GET a path that must answer 200 with a JSON body.
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         let r = self.get(path).await;
@@ -119,6 +125,24 @@ impl TestServer {
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// An index or manifest list of `media_type` over Docker manifests `(digest, size, arch)`, all
+/// for linux.
+pub fn index_of(media_type: &str, children: &[(&Digest, usize, &str)]) -> String {
+    let entries: Vec<String> = children
+        .iter()
+        .map(|(d, size, arch)| {
+            format!(
+                r#"{{"mediaType":"{DOCKER_MANIFEST}","digest":"{d}","size":{size},"platform":{{"architecture":"{arch}","os":"linux"}}}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"{media_type}","manifests":[{}]}}"#,
+        entries.join(",")
+    )
+}
 
 pub fn docker_manifest(
     config: &Digest,
