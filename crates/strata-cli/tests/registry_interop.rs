@@ -76,6 +76,15 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// True, after saying why, when `tool` is not installed and the test passes without it.
+fn missing(tool: &str) -> bool {
+    if have(tool) {
+        return false;
+    }
+    println!("skipping: {tool} is not installed");
+    true
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().expect("command runs");
     assert!(
@@ -203,8 +212,7 @@ fn log_level_comes_from_the_config_unless_a_flag_says_otherwise() {
 
 #[test]
 fn skopeo_copy_inspect_list_and_copy_back() {
-    if !have("skopeo") {
-        println!("skipping: skopeo is not installed");
+    if missing("skopeo") {
         return;
     }
     let strata = Strata::new();
@@ -268,8 +276,7 @@ fn skopeo_copy_inspect_list_and_copy_back() {
 
 #[test]
 fn read_only_registry_refuses_pushes() {
-    if !have("skopeo") {
-        println!("skipping: skopeo is not installed");
+    if missing("skopeo") {
         return;
     }
     let strata = Strata::new();
@@ -290,8 +297,7 @@ fn read_only_registry_refuses_pushes() {
 
 #[test]
 fn gc_dry_run_then_delete_after_skopeo_delete() {
-    if !have("skopeo") {
-        println!("skipping: skopeo is not installed");
+    if missing("skopeo") {
         return;
     }
     let strata = Strata::new();
@@ -381,8 +387,7 @@ fn served_digest(addr: &str, repo: &str, reference: &str) -> String {
 
 #[test]
 fn podman_push_pull_and_pull_what_strata_pushed() {
-    if !have("podman") {
-        println!("skipping: podman is not installed");
+    if missing("podman") {
         return;
     }
     let strata = Strata::new();

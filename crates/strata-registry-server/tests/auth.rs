@@ -4,6 +4,7 @@ mod common;
 
 use base64::Engine as _;
 use common::*;
+use reqwest::Method;
 
 fn basic(user: &str, pass: &str) -> String {
     format!(
@@ -35,26 +36,18 @@ async fn basic_auth_challenges_denies_and_filters() {
     let s = TestServer::start(&dir.path().join("data"), &cfg).await;
 
     // Without credentials: a Basic challenge (the /v2/ check docker login does).
-    let r = s.client.get(s.url("/v2/")).send().await.unwrap();
+    let r = s.get("/v2/").await;
     assert_eq!(r.status(), 401);
     assert_eq!(header(&r, "www-authenticate"), "Basic realm=\"test-realm\"");
     assert_eq!(error_code(r).await, "UNAUTHORIZED");
     // Wrong password.
     let r = s
-        .client
-        .get(s.url("/v2/"))
-        .header("authorization", basic("alice", "no"))
-        .send()
-        .await
-        .unwrap();
+        .send_authorized(Method::GET, "/v2/", &basic("alice", "no"))
+        .await;
     assert_eq!(r.status(), 401);
     let r = s
-        .client
-        .get(s.url("/v2/"))
-        .header("authorization", basic("alice", "pw"))
-        .send()
-        .await
-        .unwrap();
+        .send_authorized(Method::GET, "/v2/", &basic("alice", "pw"))
+        .await;
     assert_eq!(r.status(), 200);
 
     // alice pushes everywhere; bob only under bob/.
@@ -99,94 +92,55 @@ async fn basic_auth_challenges_denies_and_filters() {
         assert_eq!(r.status(), 201);
     }
     let r = s
-        .client
-        .post(s.url("/v2/private/x/blobs/uploads/"))
-        .header("authorization", basic("bob", "pw"))
-        .send()
-        .await
-        .unwrap();
+        .send_authorized(
+            Method::POST,
+            "/v2/private/x/blobs/uploads/",
+            &basic("bob", "pw"),
+        )
+        .await;
     assert_eq!(r.status(), 403);
     assert_eq!(error_code(r).await, "DENIED");
     let r = s
-        .client
-        .post(s.url("/v2/bob/z/blobs/uploads/"))
-        .header("authorization", basic("bob", "pw"))
-        .send()
-        .await
-        .unwrap();
+        .send_authorized(
+            Method::POST,
+            "/v2/bob/z/blobs/uploads/",
+            &basic("bob", "pw"),
+        )
+        .await;
     assert_eq!(r.status(), 202);
     let r = s
-        .client
-        .delete(s.url("/v2/bob/z/manifests/v1"))
-        .header("authorization", basic("bob", "pw"))
-        .send()
-        .await
-        .unwrap();
+        .send_authorized(
+            Method::DELETE,
+            "/v2/bob/z/manifests/v1",
+            &basic("bob", "pw"),
+        )
+        .await;
     assert_eq!(r.status(), 403);
     // Anonymous may pull public/ but learns nothing about the rest.
-    let r = s
-        .client
-        .get(s.url("/v2/public/y/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/public/y/manifests/v1").await;
     assert_eq!(r.status(), 200);
-    let r = s
-        .client
-        .get(s.url("/v2/private/x/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/private/x/manifests/v1").await;
     assert_eq!(r.status(), 401);
-    let r = s
-        .client
-        .get(s.url("/v2/private/x/manifests/nonexistent"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/private/x/manifests/nonexistent").await;
     assert_eq!(r.status(), 401);
 
-    let v: serde_json::Value = s
-        .client
-        .get(s.url("/v2/_catalog"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = s.get("/v2/_catalog").await.json().await.unwrap();
     assert_eq!(v["repositories"], serde_json::json!(["public/y"]));
     let v: serde_json::Value = s
-        .client
-        .get(s.url("/v2/_catalog"))
-        .header("authorization", basic("bob", "pw"))
-        .send()
+        .send_authorized(Method::GET, "/v2/_catalog", &basic("bob", "pw"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(v["repositories"], serde_json::json!(["bob/z", "public/y"]));
     let v: serde_json::Value = s
-        .client
-        .get(s.url("/v2/_catalog"))
-        .header("authorization", basic("alice", "pw"))
-        .send()
+        .send_authorized(Method::GET, "/v2/_catalog", &basic("alice", "pw"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(v["repositories"].as_array().unwrap().len(), 3);
-    let v: serde_json::Value = s
-        .client
-        .get(s.url("/v1/search?q=x"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = s.get("/v1/search?q=x").await.json().await.unwrap();
     assert_eq!(v["num_results"], 0);
     s.stop().await;
 }
@@ -197,12 +151,7 @@ async fn bearer_token_flow() {
     let ht = write_htpasswd(dir.path());
     let cfg = format!("auth:\n  htpasswd: {{path: {ht}}}\n  token: {{service: test-svc}}\n{RULES}");
     let s = TestServer::start(&dir.path().join("data"), &cfg).await;
-    let r = s
-        .client
-        .post(s.url("/v2/bob/z/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.post("/v2/bob/z/blobs/uploads/").await;
     assert_eq!(r.status(), 401);
     let host = s.base.trim_start_matches("http://");
     assert_eq!(
@@ -214,12 +163,12 @@ async fn bearer_token_flow() {
 
     // Wrong credentials at the token endpoint.
     let r = s
-        .client
-        .get(s.url("/token?service=test-svc&scope=repository:bob/z:pull,push"))
-        .header("authorization", basic("bob", "bad"))
-        .send()
-        .await
-        .unwrap();
+        .send_authorized(
+            Method::GET,
+            "/token?service=test-svc&scope=repository:bob/z:pull,push",
+            &basic("bob", "bad"),
+        )
+        .await;
     assert_eq!(r.status(), 401);
 
     let token = |user: Option<&str>, scope: &str| {

@@ -9,7 +9,7 @@ use strata_reference::{Algorithm, Digest, Digester};
 async fn base_endpoint_announces_the_api_version() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(dir.path(), "").await;
-    let r = s.client.get(s.url("/v2/")).send().await.unwrap();
+    let r = s.get("/v2/").await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         header(&r, "docker-distribution-api-version"),
@@ -25,22 +25,12 @@ async fn monolithic_upload_then_head_get_and_ranges() {
     let data = b"0123456789abcdef";
     let d = s.push_blob("lib/app", data).await;
 
-    let r = s
-        .client
-        .head(s.url(&format!("/v2/lib/app/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.head(&format!("/v2/lib/app/blobs/{d}")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "content-length"), "16");
     assert_eq!(header(&r, "docker-content-digest"), d.to_string());
 
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/lib/app/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/lib/app/blobs/{d}")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(&r.bytes().await.unwrap()[..], data);
 
@@ -66,51 +56,32 @@ async fn monolithic_upload_then_head_get_and_ranges() {
     assert_eq!(header(&r, "content-range"), "bytes */16");
 
     // Unknown in this repository, even though it exists in another.
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/other/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/other/blobs/{d}")).await;
     assert_eq!(r.status(), 404);
     assert_eq!(error_code(r).await, "BLOB_UNKNOWN");
-    let r = s
-        .client
-        .head(s.url(&format!("/v2/other/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.head(&format!("/v2/other/blobs/{d}")).await;
     assert_eq!(r.status(), 404);
 
-    let r = s
-        .client
-        .get(s.url("/v2/lib/app/blobs/sha256:nothex"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/lib/app/blobs/sha256:nothex").await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_code(r).await, "DIGEST_INVALID");
 
     // A monolithic upload whose digest does not match stores nothing.
     let wrong = Digest::sha256_of(b"other");
     let r = s
-        .client
-        .post(s.url(&format!("/v2/lib/app/blobs/uploads/?digest={wrong}")))
-        .body("payload")
-        .send()
-        .await
-        .unwrap();
+        .post_body(
+            &format!("/v2/lib/app/blobs/uploads/?digest={wrong}"),
+            "payload",
+        )
+        .await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_code(r).await, "DIGEST_INVALID");
     let r = s
-        .client
-        .head(s.url(&format!(
+        .head(&format!(
             "/v2/lib/app/blobs/{}",
             Digest::sha256_of(b"payload")
-        )))
-        .send()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert_eq!(r.status(), 404);
     s.stop().await;
 }
@@ -121,12 +92,7 @@ async fn post_then_put_and_chunked_uploads() {
     let s = TestServer::start(dir.path(), "").await;
 
     // POST then a single PUT with the whole body.
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.post("/v2/r/blobs/uploads/").await;
     assert_eq!(r.status(), 202);
     assert_eq!(header(&r, "range"), "0-0");
     let loc = header(&r, "location").to_owned();
@@ -145,13 +111,7 @@ async fn post_then_put_and_chunked_uploads() {
     assert_eq!(header(&r, "location"), format!("/v2/r/blobs/{d}"));
 
     // Chunked: in order, out of order (416), status, finish with an empty PUT.
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
+    let loc = s.start_upload("r").await;
     let r = s
         .client
         .patch(s.url(&loc))
@@ -163,53 +123,23 @@ async fn post_then_put_and_chunked_uploads() {
         .unwrap();
     assert_eq!(r.status(), 202);
     assert_eq!(header(&r, "range"), "0-4");
-    let r = s
-        .client
-        .patch(s.url(&loc))
-        .header("content-range", "10-14")
-        .body("xxxxx")
-        .send()
-        .await
-        .unwrap();
+    let r = s.patch_chunk(&loc, "10-14", "xxxxx").await;
     assert_eq!(r.status(), 416);
     assert_eq!(header(&r, "range"), "0-4");
-    let r = s.client.get(s.url(&loc)).send().await.unwrap();
+    let r = s.get(&loc).await;
     assert_eq!(r.status(), 204);
     assert_eq!(header(&r, "range"), "0-4");
-    let r = s
-        .client
-        .patch(s.url(&loc))
-        .header("content-range", "5-10")
-        .body("world!")
-        .send()
-        .await
-        .unwrap();
+    let r = s.patch_chunk(&loc, "5-10", "world!").await;
     assert_eq!(r.status(), 202);
     assert_eq!(header(&r, "range"), "0-10");
     let d = Digest::sha256_of(b"helloworld!");
-    let r = s
-        .client
-        .put(s.url(&format!("{loc}?digest={d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.put(&format!("{loc}?digest={d}")).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/r/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/r/blobs/{d}")).await;
     assert_eq!(&r.bytes().await.unwrap()[..], b"helloworld!");
 
     // Streamed PATCH (chunked transfer encoding, no Content-Range).
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
+    let loc = s.start_upload("r").await;
     let chunks: Vec<Result<&'static [u8], std::io::Error>> =
         vec![Ok(b"str"), Ok(b"eam"), Ok(b"ed")];
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
@@ -217,22 +147,11 @@ async fn post_then_put_and_chunked_uploads() {
     assert_eq!(r.status(), 202);
     assert_eq!(header(&r, "range"), "0-7");
     let d = Digest::sha256_of(b"streamed");
-    let r = s
-        .client
-        .put(s.url(&format!("{loc}?digest={d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.put(&format!("{loc}?digest={d}")).await;
     assert_eq!(r.status(), 201);
 
     // A wrong digest at the end discards the upload.
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
+    let loc = s.start_upload("r").await;
     let wrong = Digest::sha256_of(b"nope");
     let r = s
         .client
@@ -243,28 +162,17 @@ async fn post_then_put_and_chunked_uploads() {
         .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(error_code(r).await, "DIGEST_INVALID");
-    let r = s.client.get(s.url(&loc)).send().await.unwrap();
+    let r = s.get(&loc).await;
     assert_eq!(r.status(), 404);
     assert_eq!(error_code(r).await, "BLOB_UPLOAD_UNKNOWN");
 
     // Cancel.
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
-    let r = s.client.delete(s.url(&loc)).send().await.unwrap();
+    let loc = s.start_upload("r").await;
+    let r = s.delete(&loc).await;
     assert_eq!(r.status(), 204);
-    let r = s.client.delete(s.url(&loc)).send().await.unwrap();
+    let r = s.delete(&loc).await;
     assert_eq!(r.status(), 404);
-    let r = s
-        .client
-        .get(s.url("/v2/r/blobs/uploads/not-a-uuid"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/r/blobs/uploads/not-a-uuid").await;
     assert_eq!(error_code(r).await, "BLOB_UPLOAD_UNKNOWN");
     s.stop().await;
 }
@@ -273,54 +181,24 @@ async fn post_then_put_and_chunked_uploads() {
 async fn chunked_upload_survives_a_server_restart() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(dir.path(), "").await;
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    let loc = s.start_upload("r").await;
     let first = vec![7u8; 300_000];
-    let r = s
-        .client
-        .patch(s.url(&loc))
-        .header("content-range", "0-299999")
-        .body(first.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = s.patch_chunk(&loc, "0-299999", first.clone()).await;
     assert_eq!(r.status(), 202);
     s.stop().await;
 
     let s = TestServer::start(dir.path(), "").await;
-    let r = s.client.get(s.url(&loc)).send().await.unwrap();
+    let r = s.get(&loc).await;
     assert_eq!(r.status(), 204);
     assert_eq!(header(&r, "range"), "0-299999");
-    let r = s
-        .client
-        .patch(s.url(&loc))
-        .header("content-range", "300000-300002")
-        .body("end")
-        .send()
-        .await
-        .unwrap();
+    let r = s.patch_chunk(&loc, "300000-300002", "end").await;
     assert_eq!(r.status(), 202);
     let mut all = first;
     all.extend_from_slice(b"end");
     let d = Digest::sha256_of(&all);
-    let r = s
-        .client
-        .put(s.url(&format!("{loc}?digest={d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.put(&format!("{loc}?digest={d}")).await;
     assert_eq!(r.status(), 201);
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/r/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/r/blobs/{d}")).await;
     assert_eq!(r.bytes().await.unwrap().len(), 300_003);
     s.stop().await;
 }
@@ -331,28 +209,17 @@ async fn cross_repository_mount_and_fallback() {
     let s = TestServer::start(dir.path(), "").await;
     let d = s.push_blob("src", b"shared layer").await;
     let r = s
-        .client
-        .post(s.url(&format!("/v2/dst/blobs/uploads/?mount={d}&from=src")))
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("/v2/dst/blobs/uploads/?mount={d}&from=src"))
+        .await;
     assert_eq!(r.status(), 201);
     assert_eq!(header(&r, "docker-content-digest"), d.to_string());
-    let r = s
-        .client
-        .head(s.url(&format!("/v2/dst/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.head(&format!("/v2/dst/blobs/{d}")).await;
     assert_eq!(r.status(), 200);
     // Not in the source repository: an ordinary upload session instead.
     let missing = Digest::sha256_of(b"absent");
     let r = s
-        .client
-        .post(s.url(&format!("/v2/dst/blobs/uploads/?mount={missing}&from=src")))
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("/v2/dst/blobs/uploads/?mount={missing}&from=src"))
+        .await;
     assert_eq!(r.status(), 202);
     assert!(header(&r, "location").starts_with("/v2/dst/blobs/uploads/"));
     s.stop().await;
@@ -366,19 +233,10 @@ async fn sha512_blobs() {
     dg.update(b"five twelve");
     let d = dg.finish();
     let r = s
-        .client
-        .post(s.url(&format!("/v2/r/blobs/uploads/?digest={d}")))
-        .body("five twelve")
-        .send()
-        .await
-        .unwrap();
+        .post_body(&format!("/v2/r/blobs/uploads/?digest={d}"), "five twelve")
+        .await;
     assert_eq!(r.status(), 201);
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/r/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/r/blobs/{d}")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "docker-content-digest"), d.to_string());
     s.stop().await;
@@ -388,12 +246,7 @@ async fn sha512_blobs() {
 async fn names_are_validated_and_traversal_refused() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(dir.path(), "").await;
-    let r = s
-        .client
-        .get(s.url("/v2/UPPER/tags/list"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/UPPER/tags/list").await;
     assert_eq!(r.status(), 400);
     assert_eq!(error_code(r).await, "NAME_INVALID");
     let resp = raw_request(
@@ -418,50 +271,25 @@ async fn deletes_need_delete_enabled_and_read_only_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(dir.path(), "").await;
     let d = s.push_blob("r", b"x").await;
-    let r = s
-        .client
-        .delete(s.url(&format!("/v2/r/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.delete(&format!("/v2/r/blobs/{d}")).await;
     assert_eq!(r.status(), 405);
     assert_eq!(error_code(r).await, "UNSUPPORTED");
     s.stop().await;
 
     let s = TestServer::start(dir.path(), "delete_enabled: true\n").await;
-    let r = s
-        .client
-        .delete(s.url(&format!("/v2/r/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.delete(&format!("/v2/r/blobs/{d}")).await;
     assert_eq!(r.status(), 202);
-    let r = s
-        .client
-        .head(s.url(&format!("/v2/r/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.head(&format!("/v2/r/blobs/{d}")).await;
     assert_eq!(r.status(), 404);
-    let r = s
-        .client
-        .delete(s.url(&format!("/v2/r/blobs/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.delete(&format!("/v2/r/blobs/{d}")).await;
     assert_eq!(r.status(), 404);
     s.stop().await;
 
     let s = TestServer::start(dir.path(), "read_only: true\n").await;
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.post("/v2/r/blobs/uploads/").await;
     assert_eq!(r.status(), 405);
     assert_eq!(error_code(r).await, "UNSUPPORTED");
-    let r = s.client.get(s.url("/v2/")).send().await.unwrap();
+    let r = s.get("/v2/").await;
     assert_eq!(r.status(), 200);
     s.stop().await;
 }
@@ -471,15 +299,7 @@ async fn metrics_are_prometheus_text() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(dir.path(), "").await;
     s.push_blob("r", b"abc").await;
-    let text = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.get("/metrics").await.text().await.unwrap();
     assert!(
         text.contains("registry_http_requests_total{method=\"POST\",code=\"201\"} 1"),
         "{text}"
@@ -502,22 +322,12 @@ async fn limits_blob_size_and_concurrency() {
     let big = b"0123456789ab";
     let d = Digest::sha256_of(big);
     let r = s
-        .client
-        .post(s.url(&format!("/v2/r/blobs/uploads/?digest={d}")))
-        .body(big.to_vec())
-        .send()
-        .await
-        .unwrap();
+        .post_body(&format!("/v2/r/blobs/uploads/?digest={d}"), big.to_vec())
+        .await;
     assert_eq!(r.status(), 413);
     assert_eq!(error_code(r).await, "SIZE_INVALID");
     // A streamed body without a length is cut off at the limit too.
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
+    let loc = s.start_upload("r").await;
     let chunks: Vec<Result<&'static [u8], std::io::Error>> = vec![Ok(b"012345"), Ok(b"6789ab")];
     let r = s
         .client
@@ -529,7 +339,7 @@ async fn limits_blob_size_and_concurrency() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    let r = s.client.get(s.url(&loc)).send().await.unwrap();
+    let r = s.get(&loc).await;
     assert_eq!(
         header(&r, "range"),
         "0-0",
@@ -548,7 +358,7 @@ async fn limits_blob_size_and_concurrency() {
     let mut got_429 = false;
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let r = s.client.get(s.url("/v2/")).send().await.unwrap();
+        let r = s.get("/v2/").await;
         if r.status() == 429 {
             assert_eq!(header(&r, "retry-after"), "1");
             assert_eq!(error_code(r).await, "TOOMANYREQUESTS");
@@ -566,13 +376,7 @@ async fn limits_blob_size_and_concurrency() {
 async fn graceful_shutdown_finishes_requests_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(dir.path(), "").await;
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
+    let loc = s.start_upload("r").await;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
     let c = s.client.clone();
@@ -590,7 +394,7 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     assert_eq!(slow.await.unwrap(), 202);
     stopping.await.unwrap();
     let s = TestServer::start(dir.path(), "").await;
-    let r = s.client.get(s.url(&loc)).send().await.unwrap();
+    let r = s.get(&loc).await;
     assert_eq!(header(&r, "range"), "0-10");
     s.stop().await;
 }

@@ -19,13 +19,7 @@ async fn gc_deletes_untagged_keeps_tagged_and_uploads_in_flight() {
     // Re-tag "move" to a new image: the old manifest becomes untagged.
     let (_new, _) = s.push_image("r", "move", b"new layer").await;
     // An upload in flight, holding bytes GC must not touch.
-    let r = s
-        .client
-        .post(s.url("/v2/r/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
+    let loc = s.start_upload("r").await;
     let r = s
         .client
         .patch(s.url(&loc))
@@ -67,12 +61,7 @@ async fn gc_deletes_untagged_keeps_tagged_and_uploads_in_flight() {
     assert!(report.blobs_deleted.contains(&old_layer));
     assert!(report.blobs_deleted.contains(&old));
     // Dry run: still there.
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/r/manifests/{old}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/r/manifests/{old}")).await;
     assert_eq!(r.status(), 200);
 
     // The default grace period protects everything just written.
@@ -97,37 +86,17 @@ async fn gc_deletes_untagged_keeps_tagged_and_uploads_in_flight() {
     .await
     .unwrap();
     assert!(report.blobs_deleted.contains(&old_layer));
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/r/manifests/{old}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/r/manifests/{old}")).await;
     assert_eq!(r.status(), 404);
-    let r = s
-        .client
-        .head(s.url(&format!("/v2/r/blobs/{old_layer}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.head(&format!("/v2/r/blobs/{old_layer}")).await;
     assert_eq!(r.status(), 404);
     for tag in ["keep", "move"] {
-        let r = s
-            .client
-            .get(s.url(&format!("/v2/r/manifests/{tag}")))
-            .send()
-            .await
-            .unwrap();
+        let r = s.get(&format!("/v2/r/manifests/{tag}")).await;
         assert_eq!(r.status(), 200);
     }
     // The upload in flight finishes after GC.
     let d = strata_reference::Digest::sha256_of(b"in flight");
-    let r = s
-        .client
-        .put(s.url(&format!("{loc}?digest={d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.put(&format!("{loc}?digest={d}")).await;
     assert_eq!(r.status(), 201);
     s.stop().await;
 }

@@ -22,29 +22,14 @@ async fn manifest_put_get_head_by_tag_and_digest() {
         assert_eq!(header(&r, "content-type"), DOCKER_MANIFEST);
         assert_eq!(header(&r, "docker-content-digest"), d.to_string());
         assert_eq!(r.text().await.unwrap(), body);
-        let r = s
-            .client
-            .head(s.url(&format!("/v2/lib/app/manifests/{reference}")))
-            .send()
-            .await
-            .unwrap();
+        let r = s.head(&format!("/v2/lib/app/manifests/{reference}")).await;
         assert_eq!(r.status(), 200);
         assert_eq!(header(&r, "content-length"), body.len().to_string());
     }
-    let r = s
-        .client
-        .get(s.url("/v2/lib/app/manifests/nope"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/lib/app/manifests/nope").await;
     assert_eq!(r.status(), 404);
     assert_eq!(error_code(r).await, "MANIFEST_UNKNOWN");
-    let r = s
-        .client
-        .get(s.url("/v2/no/such/manifests/latest"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/no/such/manifests/latest").await;
     assert_eq!(r.status(), 404);
     assert_eq!(error_code(r).await, "NAME_UNKNOWN");
     s.stop().await;
@@ -86,7 +71,7 @@ async fn bad_manifests_are_rejected_and_nothing_is_stored() {
     let r = s.put_manifest("r", "t", OCI_INDEX, &good).await;
     assert_eq!(error_code(r).await, "MANIFEST_INVALID");
 
-    let r = s.client.get(s.url("/v2/r/tags/list")).send().await.unwrap();
+    let r = s.get("/v2/r/tags/list").await;
     assert_eq!(r.status(), 200);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["tags"], serde_json::json!([]));
@@ -118,12 +103,7 @@ async fn indexes_need_their_children() {
         .put_manifest("r", "multi", OCI_INDEX, &index(&child, body.len()))
         .await;
     assert_eq!(r.status(), 201);
-    let r = s
-        .client
-        .get(s.url("/v2/r/manifests/multi"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/r/manifests/multi").await;
     assert_eq!(header(&r, "content-type"), OCI_INDEX);
     s.stop().await;
 }
@@ -240,25 +220,17 @@ async fn referrers_with_subject_and_artifact_type_filter() {
         assert_eq!(header(&r, "oci-subject"), subject.to_string());
         digests.push(d);
     }
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/r/referrers/{subject}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/r/referrers/{subject}")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "content-type"), OCI_INDEX);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["manifests"].as_array().unwrap().len(), 2);
 
     let r = s
-        .client
-        .get(s.url(&format!(
+        .get(&format!(
             "/v2/r/referrers/{subject}?artifactType=application/spdx%2Bjson"
-        )))
-        .send()
-        .await
-        .unwrap();
+        ))
+        .await;
     assert_eq!(header(&r, "oci-filters-applied"), "artifactType");
     let v: serde_json::Value = r.json().await.unwrap();
     let list = v["manifests"].as_array().unwrap();
@@ -269,12 +241,7 @@ async fn referrers_with_subject_and_artifact_type_filter() {
     assert_eq!(list[0]["size"], sbom.len());
 
     let none = Digest::sha256_of(b"no subject");
-    let r = s
-        .client
-        .get(s.url(&format!("/v2/r/referrers/{none}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get(&format!("/v2/r/referrers/{none}")).await;
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["manifests"], serde_json::json!([]));
     s.stop().await;
@@ -290,12 +257,7 @@ async fn tags_catalog_pagination_and_search() {
     s.push_image("team/db", "x", b"db").await;
     s.push_image("alpine", "x", b"alp").await;
 
-    let r = s
-        .client
-        .get(s.url("/v2/team/web/tags/list?n=2"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/team/web/tags/list?n=2").await;
     assert_eq!(
         header(&r, "link"),
         "</v2/team/web/tags/list?n=2&last=b>; rel=\"next\""
@@ -305,42 +267,19 @@ async fn tags_catalog_pagination_and_search() {
         v,
         serde_json::json!({"name": "team/web", "tags": ["a", "b"]})
     );
-    let r = s
-        .client
-        .get(s.url("/v2/team/web/tags/list?n=2&last=b"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/team/web/tags/list?n=2&last=b").await;
     assert_eq!(header(&r, "link"), "");
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["tags"], serde_json::json!(["c"]));
-    let r = s
-        .client
-        .get(s.url("/v2/nothere/tags/list"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/nothere/tags/list").await;
     assert_eq!(error_code(r).await, "NAME_UNKNOWN");
 
-    let v: serde_json::Value = s
-        .client
-        .get(s.url("/v2/_catalog"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = s.get("/v2/_catalog").await.json().await.unwrap();
     assert_eq!(
         v["repositories"],
         serde_json::json!(["alpine", "team/db", "team/web"])
     );
-    let r = s
-        .client
-        .get(s.url("/v2/_catalog?n=1&last=alpine"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/_catalog?n=1&last=alpine").await;
     assert_eq!(
         header(&r, "link"),
         "</v2/_catalog?n=1&last=team/db>; rel=\"next\""
@@ -348,15 +287,7 @@ async fn tags_catalog_pagination_and_search() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["repositories"], serde_json::json!(["team/db"]));
 
-    let v: serde_json::Value = s
-        .client
-        .get(s.url("/v1/search?q=team&n=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = s.get("/v1/search?q=team&n=1").await.json().await.unwrap();
     assert_eq!(v["num_results"], 2);
     assert_eq!(v["query"], "team");
     assert_eq!(v["results"].as_array().unwrap().len(), 1);
@@ -376,60 +307,23 @@ async fn deleting_tags_and_manifests() {
             "r",
             "v2",
             DOCKER_MANIFEST,
-            &s.client
-                .get(s.url("/v2/r/manifests/v1"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
+            &s.get("/v2/r/manifests/v1").await.text().await.unwrap(),
         )
         .await;
     assert_eq!(r.status(), 201);
-    let r = s
-        .client
-        .delete(s.url("/v2/r/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.delete("/v2/r/manifests/v1").await;
     assert_eq!(r.status(), 202);
-    let r = s
-        .client
-        .get(s.url("/v2/r/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/r/manifests/v1").await;
     assert_eq!(r.status(), 404);
-    let r = s
-        .client
-        .get(s.url("/v2/r/manifests/v2"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.get("/v2/r/manifests/v2").await;
     assert_eq!(r.status(), 200);
-    let r = s
-        .client
-        .delete(s.url(&format!("/v2/r/manifests/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.delete(&format!("/v2/r/manifests/{d}")).await;
     assert_eq!(r.status(), 202);
     for reference in ["v2".to_owned(), d.to_string()] {
-        let r = s
-            .client
-            .get(s.url(&format!("/v2/r/manifests/{reference}")))
-            .send()
-            .await
-            .unwrap();
+        let r = s.get(&format!("/v2/r/manifests/{reference}")).await;
         assert_eq!(error_code(r).await, "MANIFEST_UNKNOWN");
     }
-    let r = s
-        .client
-        .delete(s.url(&format!("/v2/r/manifests/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = s.delete(&format!("/v2/r/manifests/{d}")).await;
     assert_eq!(r.status(), 404);
     s.stop().await;
 }

@@ -111,12 +111,7 @@ async fn two_replicas_over_one_bucket() {
 
     // Push on A, pull on B.
     let (d, body) = a.push_image("team/app", "v1", b"layer over s3").await;
-    let r = b
-        .client
-        .get(b.url("/v2/team/app/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = b.get("/v2/team/app/manifests/v1").await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "docker-content-digest"), d.to_string());
     assert_eq!(r.text().await.unwrap(), body);
@@ -132,65 +127,31 @@ async fn two_replicas_over_one_bucket() {
     assert_eq!(&r.bytes().await.unwrap()[..], b"over");
 
     // A chunked upload that moves between replicas: start on A, chunks on A and B, finish on B.
-    let r = a
-        .client
-        .post(a.url("/v2/team/app/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
-    let loc = header(&r, "location").to_owned();
+    let loc = a.start_upload("team/app").await;
     let first = vec![b'x'; 6 * 1024 * 1024];
     let r = a
-        .client
-        .patch(a.url(&loc))
-        .header("content-range", format!("0-{}", first.len() - 1))
-        .body(first.clone())
-        .send()
-        .await
-        .unwrap();
+        .patch_chunk(&loc, format!("0-{}", first.len() - 1), first.clone())
+        .await;
     assert_eq!(r.status(), 202);
-    let r = b
-        .client
-        .patch(b.url(&loc))
-        .header("content-range", "0-2")
-        .body("bad")
-        .send()
-        .await
-        .unwrap();
+    let r = b.patch_chunk(&loc, "0-2", "bad").await;
     assert_eq!(r.status(), 416);
     let start = first.len();
     let r = b
-        .client
-        .patch(b.url(&loc))
-        .header("content-range", format!("{start}-{}", start + 4))
-        .body("tail!")
-        .send()
-        .await
-        .unwrap();
+        .patch_chunk(&loc, format!("{start}-{}", start + 4), "tail!")
+        .await;
     assert_eq!(r.status(), 202);
-    let r = a.client.get(a.url(&loc)).send().await.unwrap();
+    let r = a.get(&loc).await;
     assert_eq!(header(&r, "range"), format!("0-{}", start + 4));
     let mut all = first;
     all.extend_from_slice(b"tail!");
     let big = Digest::sha256_of(&all);
-    let r = b
-        .client
-        .put(b.url(&format!("{loc}?digest={big}")))
-        .send()
-        .await
-        .unwrap();
+    let r = b.put(&format!("{loc}?digest={big}")).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let r = a
-        .client
-        .get(a.url(&format!("/v2/team/app/blobs/{big}")))
-        .send()
-        .await
-        .unwrap();
+    let r = a.get(&format!("/v2/team/app/blobs/{big}")).await;
     assert_eq!(Digest::sha256_of(&r.bytes().await.unwrap()), big);
 
     // A wrong digest leaves nothing behind.
-    let r = a.client.post(a.url("/v2/team/app/blobs/uploads/?digest=sha256:0000000000000000000000000000000000000000000000000000000000000000"))
-        .body("zzz").send().await.unwrap();
+    let r = a.post_body("/v2/team/app/blobs/uploads/?digest=sha256:0000000000000000000000000000000000000000000000000000000000000000", "zzz").await;
     assert_eq!(error_code(r).await, "DIGEST_INVALID");
 
     let v = b.get_json("/v2/_catalog").await;
@@ -199,29 +160,14 @@ async fn two_replicas_over_one_bucket() {
     assert_eq!(v["tags"], serde_json::json!(["v1"]));
 
     // Delete the tag on B, collect garbage over the bucket, the image is gone on A.
-    let r = b
-        .client
-        .delete(b.url("/v2/team/app/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = b.delete("/v2/team/app/manifests/v1").await;
     assert_eq!(r.status(), 202);
     let report = collect_now(&s3, "registry", "").await;
     assert!(report.blobs_deleted.contains(&ld), "{report:?}");
     assert!(report.blobs_deleted.contains(&big));
-    let r = a
-        .client
-        .get(a.url(&format!("/v2/team/app/manifests/{d}")))
-        .send()
-        .await
-        .unwrap();
+    let r = a.get(&format!("/v2/team/app/manifests/{d}")).await;
     assert_eq!(r.status(), 404);
-    let r = a
-        .client
-        .head(a.url(&format!("/v2/team/app/blobs/{ld}")))
-        .send()
-        .await
-        .unwrap();
+    let r = a.head(&format!("/v2/team/app/blobs/{ld}")).await;
     assert_eq!(r.status(), 404);
     a.stop().await;
     b.stop().await;
@@ -265,12 +211,7 @@ async fn prefixes_keep_registries_apart_in_one_bucket() {
     assert_eq!(v["repositories"], serde_json::json!([]));
 
     // GC under A's prefix deletes A's copy of the layer and leaves B's.
-    let r = a
-        .client
-        .delete(a.url("/v2/app/manifests/v1"))
-        .send()
-        .await
-        .unwrap();
+    let r = a.delete("/v2/app/manifests/v1").await;
     assert_eq!(r.status(), 202);
     let report = collect_now(&s3, "shared", "teams/a").await;
     assert!(report.blobs_deleted.contains(&ld), "{report:?}");

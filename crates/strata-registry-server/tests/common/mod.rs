@@ -57,9 +57,63 @@ impl TestServer {
         }
     }
 
-    /// GET a path; the response whatever its status.
+    // Requests without a body; each returns the response whatever its status.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn head(&self, path: &str) -> reqwest::Response {
+        self.client.head(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.client.post(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn put(&self, path: &str) -> reqwest::Response {
+        self.client.put(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_body(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        let r = self.client.post(self.url(path)).body(body);
+        r.send().await.unwrap()
+    }
+
+    /// A request without a body, with an `Authorization` header.
+    pub async fn send_authorized(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: &str,
+    ) -> reqwest::Response {
+        let r = self.client.request(method, self.url(path));
+        r.header("authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// One chunk of an upload at `location`, with its `Content-Range`.
+    pub async fn patch_chunk(
+        &self,
+        location: &str,
+        range: impl AsRef<str>,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let r = self.client.patch(self.url(location));
+        let r = r.header("content-range", range.as_ref()).body(body);
+        r.send().await.unwrap()
+    }
+
+    /// POST an upload, which must be accepted; its location.
+    pub async fn start_upload(&self, repo: &str) -> String {
+        let r = self.post(&format!("/v2/{repo}/blobs/uploads/")).await;
+        assert_eq!(r.status(), 202);
+        header(&r, "location").to_owned()
     }
 
     /// GET a path with an Accept header.
@@ -79,12 +133,11 @@ impl TestServer {
     pub async fn push_blob(&self, repo: &str, data: &[u8]) -> Digest {
         let d = Digest::sha256_of(data);
         let r = self
-            .client
-            .post(self.url(&format!("/v2/{repo}/blobs/uploads/?digest={d}")))
-            .body(data.to_vec())
-            .send()
-            .await
-            .unwrap();
+            .post_body(
+                &format!("/v2/{repo}/blobs/uploads/?digest={d}"),
+                data.to_vec(),
+            )
+            .await;
         assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
         d
     }
