@@ -91,6 +91,11 @@ fn glob(pattern: &str, s: &str) -> bool {
     }
 }
 
+/// Basic credentials that are malformed or do not match the htpasswd file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("incorrect username or password")]
+pub struct BadCredentials;
+
 impl Auth {
     pub fn from_config(cfg: &AuthConfig) -> Result<Auth, AuthError> {
         let ht = cfg.htpasswd.as_ref().ok_or(AuthError::NoUsers)?;
@@ -124,16 +129,14 @@ impl Auth {
             return true;
         }
         let ok = bcrypt::verify(password, hash).unwrap_or(false);
-        if ok {
-            if let Ok(mut v) = self.verified.lock() {
-                v.insert(key);
-            }
+        if ok && let Ok(mut v) = self.verified.lock() {
+            v.insert(key);
         }
         ok
     }
 
     /// Identity from an `Authorization: Basic …` header value. Err when credentials are wrong.
-    pub fn basic_identity(&self, header: Option<&str>) -> Result<Identity, ()> {
+    pub fn basic_identity(&self, header: Option<&str>) -> Result<Identity, BadCredentials> {
         let Some(h) = header else {
             return Ok(Identity::Anonymous);
         };
@@ -141,15 +144,15 @@ impl Auth {
             .strip_prefix("Basic ")
             .or_else(|| h.strip_prefix("basic "))
         else {
-            return Err(());
+            return Err(BadCredentials);
         };
-        let decoded = STANDARD.decode(b64.trim()).map_err(|_| ())?;
-        let text = String::from_utf8(decoded).map_err(|_| ())?;
-        let (user, pass) = text.split_once(':').ok_or(())?;
+        let decoded = STANDARD.decode(b64.trim()).map_err(|_| BadCredentials)?;
+        let text = String::from_utf8(decoded).map_err(|_| BadCredentials)?;
+        let (user, pass) = text.split_once(':').ok_or(BadCredentials)?;
         if self.verify_password(user, pass) {
             Ok(Identity::User(user.to_owned()))
         } else {
-            Err(())
+            Err(BadCredentials)
         }
     }
 

@@ -90,17 +90,17 @@ pub async fn collect(store: &Store, opts: &GcOptions) -> StorageResult<GcReport>
                 continue;
             };
             marked.insert(d.clone());
-            if let Some(bytes) = store.blob_bytes(&d).await? {
-                if let Ok(parsed) = manifest::parse(&bytes, Some(&rev.media_type)) {
-                    for (kind, r) in parsed.references {
-                        match kind {
-                            RefKind::Blob => {
-                                marked.insert(r);
-                            }
-                            RefKind::Manifest => {
-                                if keep.insert(r.clone()) {
-                                    pending.push(r);
-                                }
+            if let Some(bytes) = store.blob_bytes(&d).await?
+                && let Ok(parsed) = manifest::parse(&bytes, Some(&rev.media_type))
+            {
+                for (kind, r) in parsed.references {
+                    match kind {
+                        RefKind::Blob => {
+                            marked.insert(r);
+                        }
+                        RefKind::Manifest => {
+                            if keep.insert(r.clone()) {
+                                pending.push(r);
                             }
                         }
                     }
@@ -111,10 +111,10 @@ pub async fn collect(store: &Store, opts: &GcOptions) -> StorageResult<GcReport>
                     .get("digest")
                     .and_then(|v| v.as_str())
                     .and_then(|s| Digest::parse(s).ok());
-                if let Some(r) = digest {
-                    if keep.insert(r.clone()) {
-                        pending.push(r);
-                    }
+                if let Some(r) = digest
+                    && keep.insert(r.clone())
+                {
+                    pending.push(r);
                 }
             }
         }
@@ -124,14 +124,12 @@ pub async fn collect(store: &Store, opts: &GcOptions) -> StorageResult<GcReport>
             }
             report.manifests_deleted.push((repo.clone(), d.clone()));
             if !opts.dry_run {
-                if let Some(rev) = store.revision(&repo, d).await? {
-                    if let Some(bytes) = store.blob_bytes(d).await? {
-                        if let Ok(p) = manifest::parse(&bytes, Some(&rev.media_type)) {
-                            if let Some(s) = p.subject {
-                                store.remove_referrer(&repo, &s.digest, d).await?;
-                            }
-                        }
-                    }
+                if let Some(rev) = store.revision(&repo, d).await?
+                    && let Some(bytes) = store.blob_bytes(d).await?
+                    && let Ok(p) = manifest::parse(&bytes, Some(&rev.media_type))
+                    && let Some(s) = p.subject
+                {
+                    store.remove_referrer(&repo, &s.digest, d).await?;
                 }
                 store.delete_revision(&repo, d).await?;
             }

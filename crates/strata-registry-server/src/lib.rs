@@ -7,6 +7,11 @@
 //! - Storage goes through the [`storage::Driver`] trait; [`storage::FsDriver`] is the filesystem
 //!   backend.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "ApiError (code, detail, headers) is built once per failed request, off the hot path"
+)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

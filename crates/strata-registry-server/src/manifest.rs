@@ -104,12 +104,12 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Manifes
     let header_type = content_type
         .map(|c| c.split(';').next().unwrap_or("").trim())
         .filter(|c| !c.is_empty() && *c != "application/json" && *c != "application/octet-stream");
-    if let (Some(b), Some(h)) = (body_type, header_type) {
-        if b != h {
-            return Err(ManifestError::Invalid(format!(
-                "mediaType {b} in manifest does not match Content-Type {h}"
-            )));
-        }
+    if let (Some(b), Some(h)) = (body_type, header_type)
+        && b != h
+    {
+        return Err(ManifestError::Invalid(format!(
+            "mediaType {b} in manifest does not match Content-Type {h}"
+        )));
     }
     // OCI manifests may omit mediaType; then the shape decides.
     let media_type = match body_type.or(header_type) {

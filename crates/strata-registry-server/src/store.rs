@@ -354,10 +354,10 @@ impl Store {
                 continue;
             }
             let path = format!("{base}/{}/{}/link", d.algorithm().name(), d.hex());
-            if let Some(bytes) = self.driver.get(&path).await? {
-                if let Ok(v) = serde_json::from_slice(&bytes) {
-                    out.push(v);
-                }
+            if let Some(bytes) = self.driver.get(&path).await?
+                && let Ok(v) = serde_json::from_slice(&bytes)
+            {
+                out.push(v);
             }
         }
         Ok(out)

@@ -116,10 +116,10 @@ impl Store {
             .upload_size(repo, id)
             .await?
             .ok_or(UploadError::Unknown)?;
-        if let Some(start) = start {
-            if start != size {
-                return Err(UploadError::OutOfOrder(size));
-            }
+        if let Some(start) = start
+            && start != size
+        {
+            return Err(UploadError::OutOfOrder(size));
         }
         let mut hs = match state.take() {
             Some(hs) if hs.offset == size && digester_alg(&hs.digester) == alg => hs,
@@ -129,11 +129,11 @@ impl Store {
             },
         };
         let limit = self.max_blob_bytes.map(|m| m.saturating_sub(size));
-        if let (Some(limit), Some(exp)) = (limit, expected_len) {
-            if exp > limit {
-                *state = Some(hs);
-                return Err(UploadError::TooLarge);
-            }
+        if let (Some(limit), Some(exp)) = (limit, expected_len)
+            && exp > limit
+        {
+            *state = Some(hs);
+            return Err(UploadError::TooLarge);
         }
         let result = self
             .stream_into(&path, &mut hs.digester, body, expected_len, limit)
@@ -172,25 +172,25 @@ impl Store {
             if limit.is_some_and(|l| written > l) {
                 return Err(UploadError::TooLarge);
             }
-            if let Some(exp) = expected_len {
-                if written > exp {
-                    return Err(UploadError::SizeMismatch {
-                        expected: exp,
-                        actual: written,
-                    });
-                }
-            }
-            digester.update(&chunk);
-            writer.write(&chunk).await?;
-        }
-        writer.finish().await?;
-        if let Some(exp) = expected_len {
-            if written != exp {
+            if let Some(exp) = expected_len
+                && written > exp
+            {
                 return Err(UploadError::SizeMismatch {
                     expected: exp,
                     actual: written,
                 });
             }
+            digester.update(&chunk);
+            writer.write(&chunk).await?;
+        }
+        writer.finish().await?;
+        if let Some(exp) = expected_len
+            && written != exp
+        {
+            return Err(UploadError::SizeMismatch {
+                expected: exp,
+                actual: written,
+            });
         }
         Ok(written)
     }

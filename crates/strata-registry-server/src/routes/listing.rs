@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Response, StatusCode, header};
 
 use super::{challenge, json_response, query_get, query_params, set_header};
 use crate::App;
-use crate::auth::Identity;
+use crate::auth::{BadCredentials, Identity};
 use crate::config::Action;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
@@ -87,7 +87,7 @@ fn listing_identity(app: &App, headers: &HeaderMap) -> ApiResult<Option<Identity
                 Err(challenge(app, headers, None, None))
             }
             Ok(who) => Ok(Some(who)),
-            Err(()) => Err(challenge(app, headers, None, None)),
+            Err(BadCredentials) => Err(challenge(app, headers, None, None)),
         }
     }
 }

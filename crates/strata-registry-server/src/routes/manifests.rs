@@ -95,10 +95,9 @@ async fn read_limited(req: Request, limit: u64) -> ApiResult<Vec<u8>> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
+        && len > limit
     {
-        if len > limit {
-            return Err(too_big());
-        }
+        return Err(too_big());
     }
     let mut body = req.into_body().into_data_stream();
     let mut out = Vec::new();
@@ -135,11 +134,11 @@ pub(super) async fn put(app: &App, repo: &str, r: &str, req: Request) -> ApiResu
     let mut digester = Digester::new(algorithm);
     digester.update(&body);
     let digest = digester.finish();
-    if let Reference::Digest(d) = &reference {
-        if d != &digest {
-            return Err(ApiError::new(ErrorCode::DigestInvalid)
-                .detail(format!("computed {digest}, reference {d}")));
-        }
+    if let Reference::Digest(d) = &reference
+        && d != &digest
+    {
+        return Err(ApiError::new(ErrorCode::DigestInvalid)
+            .detail(format!("computed {digest}, reference {d}")));
     }
     for (kind, d) in &parsed.references {
         let present = match kind {
@@ -196,12 +195,11 @@ pub(super) async fn delete(app: &App, repo: &str, r: &str) -> ApiResult<Response
             let Some(rev) = app.store.revision(repo, &d).await? else {
                 return Err(unknown(app, repo, r).await);
             };
-            if let Some(bytes) = app.store.blob_bytes(&d).await? {
-                if let Ok(p) = manifest::parse(&bytes, Some(&rev.media_type)) {
-                    if let Some(s) = p.subject {
-                        app.store.remove_referrer(repo, &s.digest, &d).await?;
-                    }
-                }
+            if let Some(bytes) = app.store.blob_bytes(&d).await?
+                && let Ok(p) = manifest::parse(&bytes, Some(&rev.media_type))
+                && let Some(s) = p.subject
+            {
+                app.store.remove_referrer(repo, &s.digest, &d).await?;
             }
             for tag in app.store.tags_of(repo, &d).await? {
                 app.store.delete_tag(repo, &tag).await?;

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use strata_reference::Digest;
 
 use crate::App;
-use crate::auth::{Identity, grants_allow};
+use crate::auth::{BadCredentials, Identity, grants_allow};
 use crate::config::Action;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::names;
@@ -141,10 +141,9 @@ async fn dispatch(app: &Arc<App>, req: Request) -> ApiResult<Response<Body>> {
     | Route::UploadStart(n)
     | Route::Upload(n, _)
     | Route::Referrers(n, _) = &route
+        && !names::is_valid_name(n)
     {
-        if !names::is_valid_name(n) {
-            return Err(ApiError::new(ErrorCode::NameInvalid).detail(n.as_str()));
-        }
+        return Err(ApiError::new(ErrorCode::NameInvalid).detail(n.as_str()));
     }
     match (route, method) {
         (Route::Base, Method::GET | Method::HEAD) => {
@@ -286,7 +285,7 @@ pub(crate) fn authorize(
     } else {
         let who = auth
             .basic_identity(authz)
-            .map_err(|()| challenge(app, headers, None, None))?;
+            .map_err(|BadCredentials| challenge(app, headers, None, None))?;
         let Some(r) = repo else {
             // Always challenge anonymous callers here: docker only sends credentials to a
             // registry whose `/v2/` answered with a challenge.

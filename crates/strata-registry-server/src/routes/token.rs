@@ -8,7 +8,7 @@ use axum::http::{Response, StatusCode, header};
 
 use super::{json_response, query_params};
 use crate::App;
-use crate::auth::{Grant, Identity, parse_scope};
+use crate::auth::{BadCredentials, Grant, Identity, parse_scope};
 use crate::config::Action;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::names;
@@ -28,7 +28,7 @@ pub(super) fn issue(app: &App, req: &Request) -> ApiResult<Response<Body>> {
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let who = auth.basic_identity(authz).map_err(|()| {
+    let who = auth.basic_identity(authz).map_err(|BadCredentials| {
         ApiError::new(ErrorCode::Unauthorized)
             .message("incorrect username or password")
             .header(

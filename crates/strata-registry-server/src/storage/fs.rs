@@ -170,10 +170,10 @@ impl Driver for FsDriver {
         };
         let mut names = Vec::new();
         while let Some(entry) = rd.next_entry().await.map_err(|e| io_err(&p, e))? {
-            if let Some(name) = entry.file_name().to_str() {
-                if !name.starts_with(".tmp-") {
-                    names.push(name.to_owned());
-                }
+            if let Some(name) = entry.file_name().to_str()
+                && !name.starts_with(".tmp-")
+            {
+                names.push(name.to_owned());
             }
         }
         names.sort();
