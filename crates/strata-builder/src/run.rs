@@ -97,15 +97,20 @@ impl Builder<'_> {
         }
         let network = match r.network.as_str() {
             "" | "default" => match self.opts.network.as_str() {
+                // Docker's classic builder runs RUN on the default bridge; without netavark
+                // strata falls back to the host's network (`info` says bridge is unavailable).
+                "" | "default" if strata_runtime::network::bridge_available() => "bridge".into(),
                 "" | "default" => "host".to_string(),
                 n => n.to_string(),
             },
             n => n.to_string(),
         };
-        if network != "host" && network != "none" {
+        if !["bridge", "host", "none"].contains(&network.as_str()) {
             return Err(BuildError::step(
                 line,
-                format!("network mode {network:?} not supported by strata build (host or none)"),
+                format!(
+                    "network mode {network:?} not supported by strata build (bridge, host or none)"
+                ),
             ));
         }
         let cmd = run_command(st, r);
@@ -177,6 +182,7 @@ impl Builder<'_> {
             volumes: None,
             labels: None,
             stop_signal: None,
+            exposed_ports: None,
         };
         let cstore = ContainerStore::open(self.store.root())?;
         let record = strata_runtime::create(

@@ -107,6 +107,9 @@ pub enum Command {
     /// Run or maintain a registry server
     #[command(subcommand)]
     Registry(crate::commands::registry::RegistryCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(crate::commands::network::NetworkCommand),
     /// Build an image from a Dockerfile
     Build(crate::commands::build::BuildArgs),
 }

@@ -51,9 +51,20 @@ impl Registry {
         }
     }
 
-    /// Stops the server and returns all it wrote to stderr.
+    /// Stops the server gracefully (SIGTERM: in-flight requests finish and are logged, so
+    /// the log is complete) and returns all it wrote to stderr.
     fn stop(mut self) -> String {
-        let _ = self.child.kill();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.child.try_wait().ok().flatten().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let _ = self.child.wait();
         self.log
             .take()

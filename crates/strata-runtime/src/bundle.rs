@@ -35,33 +35,6 @@ fn init_binary() -> Result<PathBuf> {
     ))
 }
 
-/// `/etc/hosts`: the host's for host networking (as Docker does), else loopback entries and
-/// the container's own hostname.
-fn hosts_file(record: &ContainerRecord) -> String {
-    if record.host_config.network_mode == "host" {
-        if let Ok(text) = fs::read_to_string("/etc/hosts") {
-            return text;
-        }
-    }
-    format!(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n127.0.0.1\t{}\n",
-        record.config.hostname
-    )
-}
-
-fn write_etc_files(dir: &Path, record: &ContainerRecord) -> Result<()> {
-    let resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    for (name, content) in [
-        ("hostname", format!("{}\n", record.config.hostname)),
-        ("hosts", hosts_file(record)),
-        ("resolv.conf", resolv),
-    ] {
-        let path = dir.join(name);
-        fs::write(&path, content).at(&path)?;
-    }
-    Ok(())
-}
-
 /// A fresh volume mounted over image content gets a copy of it, as Docker does.
 fn copy_up_volumes(rootfs: &Path, record: &ContainerRecord) -> Result<()> {
     for m in record.mounts.iter().filter(|m| m.kind == "volume") {
@@ -79,7 +52,7 @@ fn copy_up_volumes(rootfs: &Path, record: &ContainerRecord) -> Result<()> {
 
 /// Mounts the rootfs and writes the bundle; returns the bundle directory. Updates the record's
 /// storage bookkeeping (the caller saves it).
-pub fn prepare(container_dir: &Path, record: &mut ContainerRecord) -> Result<PathBuf> {
+pub fn prepare(root: &Path, container_dir: &Path, record: &mut ContainerRecord) -> Result<PathBuf> {
     let dirs = RootfsDirs::new(container_dir);
     let driver = storage::prepare(&record.strata.layers, &dirs, &record.strata.storage)?;
     record.strata.storage = driver.to_string();
@@ -89,7 +62,7 @@ pub fn prepare(container_dir: &Path, record: &mut ContainerRecord) -> Result<Pat
     } else {
         "vfs".into()
     };
-    let result = write_bundle(container_dir, &dirs.merged, record);
+    let result = write_bundle(root, container_dir, &dirs.merged, record);
     if result.is_err() {
         let _ = storage::release(&dirs, driver);
         record.strata.mounted = false;
@@ -97,8 +70,13 @@ pub fn prepare(container_dir: &Path, record: &mut ContainerRecord) -> Result<Pat
     result
 }
 
-fn write_bundle(container_dir: &Path, rootfs: &Path, record: &ContainerRecord) -> Result<PathBuf> {
-    write_etc_files(container_dir, record)?;
+fn write_bundle(
+    root: &Path,
+    container_dir: &Path,
+    rootfs: &Path,
+    record: &ContainerRecord,
+) -> Result<PathBuf> {
+    crate::network::write_etc_files(root, container_dir, record)?;
     copy_up_volumes(rootfs, record)?;
     let exec_user = user::resolve_user_in(rootfs, &record.config.user)?;
     let workdir = record.config.working_dir.trim_start_matches('/');

@@ -9,7 +9,11 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::error::{IoContext, Result, RuntimeError};
-use crate::record::{Bookkeeping, ContainerConfig, ContainerRecord, ContainerState, HostConfig};
+use crate::network::{self, NetworkRequest};
+use crate::record::{
+    Bookkeeping, ContainerConfig, ContainerRecord, ContainerState, HostBinding, HostConfig,
+    NetworkSettings, RestartPolicy,
+};
 use crate::spec::process::{CommandOverride, MergedCommand, container_env};
 use crate::store::ContainerStore;
 use crate::volumes::{MountRequest, VolumeStore, resolve_mounts};
@@ -28,6 +32,7 @@ pub struct ImageRuntimeConfig {
     pub volumes: Option<BTreeMap<String, serde_json::Value>>,
     pub labels: Option<BTreeMap<String, String>>,
     pub stop_signal: Option<String>,
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// Everything `create`/`run` was told.
@@ -54,8 +59,23 @@ pub struct CreateOptions {
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
     pub mounts: Vec<MountRequest>,
-    /// `host` or `none`.
+    /// `--network`: `bridge` (the default when empty), `host`, `none`, `container:NAME` or a
+    /// user network.
     pub network: String,
+    /// `--ip` and `--network-alias` on that network.
+    pub ip: Option<String>,
+    pub network_aliases: Vec<String>,
+    /// `-p`, as Docker's `PortBindings`.
+    pub port_bindings: BTreeMap<String, Vec<HostBinding>>,
+    /// `-P`.
+    pub publish_all: bool,
+    /// `--expose`, `port[/proto]`.
+    pub expose: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub extra_hosts: Vec<String>,
+    pub restart_policy: RestartPolicy,
     pub privileged: bool,
     pub read_only: bool,
     pub cap_add: Vec<String>,
@@ -93,15 +113,37 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
         &opts.command,
     );
     let argv = merged.argv()?;
-    let network = if opts.network.is_empty() {
-        "host".to_string()
-    } else {
-        opts.network.clone()
-    };
-    if network != "host" && network != "none" {
-        return Err(RuntimeError::Other(format!(
-            "network {network} not found: only \"host\" and \"none\" are supported until networking lands"
-        )));
+    if opts.auto_remove && opts.restart_policy.name != "no" {
+        return Err(RuntimeError::Other(
+            "Conflicting options: --restart and --rm".into(),
+        ));
+    }
+    let (network, networks) = network::settings_for_create(
+        store,
+        &NetworkRequest {
+            mode: opts.network.clone(),
+            ip: opts.ip.clone(),
+            aliases: opts.network_aliases.clone(),
+        },
+    )?;
+    if !opts.port_bindings.is_empty()
+        && matches!(
+            network::Mode::of(&network),
+            network::Mode::Host | network::Mode::None
+        )
+    {
+        // Docker ignores -p with host networking (with a warning) and refuses nothing; the
+        // ports are simply the host's.
+        tracing::warn!("published ports are discarded when using host or none network mode");
+    }
+    let mut exposed = image.exposed_ports.clone().unwrap_or_default();
+    for port in opts.expose.iter().chain(opts.port_bindings.keys()) {
+        let key = if port.contains('/') {
+            port.clone()
+        } else {
+            format!("{port}/tcp")
+        };
+        exposed.insert(key, serde_json::json!({}));
     }
     let id = random_hex(32)?;
     let _all = store.lock_all()?;
@@ -210,6 +252,7 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
                 .clone()
                 .or_else(|| image.stop_signal.clone()),
             stop_timeout: opts.stop_timeout,
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
         },
         host_config: HostConfig {
             binds: (!binds.is_empty()).then_some(binds),
@@ -228,8 +271,19 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
                 .clone()
                 .unwrap_or_else(|| oci::EMBEDDED.to_string()),
             init: opts.init.then_some(true),
+            port_bindings: opts.port_bindings.clone(),
+            publish_all_ports: opts.publish_all,
+            dns: opts.dns.clone(),
+            dns_search: opts.dns_search.clone(),
+            dns_options: opts.dns_options.clone(),
+            extra_hosts: (!opts.extra_hosts.is_empty()).then(|| opts.extra_hosts.clone()),
+            restart_policy: opts.restart_policy.clone(),
         },
         mounts,
+        network_settings: NetworkSettings {
+            networks,
+            ..NetworkSettings::default()
+        },
         strata: Bookkeeping {
             storage: opts
                 .storage_driver

@@ -48,6 +48,8 @@ pub enum RuntimeError {
     },
     #[error("{0}")]
     Other(String),
+    #[error(transparent)]
+    Network(#[from] strata_network::NetworkError),
     #[error("corrupt container state {path}: {source}")]
     CorruptState {
         path: PathBuf,

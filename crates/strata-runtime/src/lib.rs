@@ -7,8 +7,9 @@
 //! Layout of one container, `<root>/containers/<id>/`:
 //! `container.json` (record, Docker's inspect names), `.lock`, `bundle/config.json`,
 //! `merged/` (rootfs mount point), `diff/` + `work/` (overlay upper and work dirs),
-//! `hostname`, `hosts`, `resolv.conf`, `<id>-json.log`, `init.pid`, `monitor.log`,
-//! `runtime.log`. Sockets live in `/run/strata/sock/<id>/`, runtime state in
+//! `hostname`, `hosts`, `resolv.conf`, `netavark.json` (what teardown undoes),
+//! `<id>-json.log`, `init.pid`, `monitor.log`, `runtime.log`. Its network namespace is bound
+//! at `/run/strata/netns/<id>` while it runs (`network`). Sockets live in `/run/strata/sock/<id>/`, runtime state in
 //! `/run/strata/{youki,runc}/<id>/`; volumes in `<root>/volumes/<name>/_data`.
 
 pub mod attach;
@@ -22,6 +23,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod names;
+pub mod network;
 pub mod oci;
 pub mod procinfo;
 pub mod record;

@@ -31,7 +31,9 @@ fn init_alive(record: &ContainerRecord) -> bool {
         && procinfo::is_same_process(record.state.pid, record.strata.init_start_time)
 }
 
+/// Gives back what a running container holds: its networks, then its root filesystem.
 fn release_storage(store: &ContainerStore, record: &mut ContainerRecord) {
+    crate::network::leave(store, record);
     let dirs = RootfsDirs::new(&store.container_dir(&record.id));
     if let Err(e) = storage::release(&dirs, &record.strata.storage) {
         tracing::warn!("{e}");
@@ -58,7 +60,26 @@ pub fn record_start_failure(store: &ContainerStore, id: &str, code: i32, message
     }
 }
 
-/// The monitor recorded the container's exit.
+/// Whether the restart policy restarts a container that exited with `code` (Docker's
+/// rules; a container stopped or killed by a user is never restarted).
+pub fn should_restart(record: &ContainerRecord, code: i32) -> bool {
+    let policy = &record.host_config.restart_policy;
+    if record.strata.manually_stopped || record.host_config.auto_remove {
+        return false;
+    }
+    match policy.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => {
+            code != 0
+                && (policy.maximum_retry_count == 0
+                    || record.restart_count < policy.maximum_retry_count)
+        }
+        _ => false,
+    }
+}
+
+/// The monitor recorded the container's exit. When the restart policy asks for another run
+/// the container is `restarting` (the monitor stays and starts it again), else `exited`.
 pub fn record_exit(
     store: &ContainerStore,
     id: &str,
@@ -67,17 +88,50 @@ pub fn record_exit(
 ) -> Result<ContainerRecord> {
     let (record, ()) = store.update(id, |r| {
         release_storage(store, r);
-        r.state.status = Status::Exited;
         r.state.running = false;
         r.state.paused = false;
         r.state.pid = 0;
         r.state.exit_code = code;
         r.state.oom_killed = oom;
         r.state.finished_at = rfc3339_nano(Utc::now());
+        if should_restart(r, code) {
+            r.state.status = Status::Restarting;
+            r.state.restarting = true;
+            r.restart_count += 1;
+        } else {
+            r.state.status = Status::Exited;
+            r.state.restarting = false;
+            r.strata.monitor_pid = 0;
+        }
+        Ok(())
+    })?;
+    Ok(record)
+}
+
+/// A restarting container that a user stopped meanwhile: the monitor gives up.
+pub fn record_restart_abandoned(store: &ContainerStore, id: &str) -> Result<ContainerRecord> {
+    let (record, ()) = store.update(id, |r| {
+        r.state.status = Status::Exited;
+        r.state.restarting = false;
         r.strata.monitor_pid = 0;
         Ok(())
     })?;
     Ok(record)
+}
+
+/// Marks the container as stopped by a user, so its restart policy leaves it alone.
+fn mark_manually_stopped(store: &ContainerStore, id: &str) -> Result<()> {
+    store.update(id, |r| {
+        r.strata.manually_stopped = true;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Running, starting, or between two runs of its restart policy: a monitor is at work.
+fn is_active(r: &ContainerRecord) -> bool {
+    r.state.running
+        || (matches!(r.state.status, Status::Created | Status::Restarting) && monitor_alive(r))
 }
 
 /// Loads a record, turning a running container whose monitor died into a `dead` one (its
@@ -237,11 +291,17 @@ pub fn start(store: &ContainerStore, id: &str, wait_attach: bool) -> Result<Star
 pub fn kill(store: &ContainerStore, id: &str, signal: &str) -> Result<()> {
     let signo = parse_signal(signal)?;
     let record = load_checked(store, id)?;
+    if record.state.status == Status::Restarting {
+        return Err(RuntimeError::Other(format!(
+            "Cannot kill container: {id}: Container {id} is restarting, wait until the container is running"
+        )));
+    }
     if !record.state.running || !init_alive(&record) {
         return Err(RuntimeError::Other(format!(
             "Cannot kill container: {id}: Container {id} is not running"
         )));
     }
+    mark_manually_stopped(store, id)?;
     kill_pid(record.state.pid, signo)?;
     thaw(store, &record)
 }
@@ -252,8 +312,7 @@ fn wait_not_running(store: &ContainerStore, id: &str, timeout: Duration) -> Resu
     let mut delay = Duration::from_millis(2);
     loop {
         let r = load_checked(store, id)?;
-        let active = r.state.running || (r.state.status == Status::Created && monitor_alive(&r));
-        if !active {
+        if !is_active(&r) {
             return Ok(true);
         }
         if Instant::now() >= deadline {
@@ -268,8 +327,19 @@ fn wait_not_running(store: &ContainerStore, id: &str, timeout: Duration) -> Resu
 /// container's StopTimeout or 10).
 pub fn stop(store: &ContainerStore, id: &str, timeout: Option<i64>) -> Result<()> {
     let record = load_checked(store, id)?;
-    if !record.state.running {
+    if !is_active(&record) {
         return Ok(());
+    }
+    mark_manually_stopped(store, id)?;
+    if !record.state.running {
+        // Between two runs of its restart policy: the monitor sees the mark and gives up.
+        return if wait_not_running(store, id, Duration::from_secs(30))? {
+            Ok(())
+        } else {
+            Err(RuntimeError::Other(format!(
+                "cannot stop container: {id}: timed out"
+            )))
+        };
     }
     let signal = record
         .config
@@ -301,8 +371,7 @@ pub fn stop(store: &ContainerStore, id: &str, timeout: Option<i64>) -> Result<()
 pub fn wait(store: &ContainerStore, id: &str) -> Result<i32> {
     loop {
         let r = load_checked(store, id)?;
-        let active = r.state.running || (r.state.status == Status::Created && monitor_alive(&r));
-        if !active {
+        if !is_active(&r) {
             return Ok(r.state.exit_code);
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -335,12 +404,13 @@ pub fn remove_files(store: &ContainerStore, record: &ContainerRecord, volumes: b
 /// `rm [-f] [-v]`.
 pub fn remove(store: &ContainerStore, id: &str, force: bool, volumes: bool) -> Result<()> {
     let record = load_checked(store, id)?;
-    if record.state.running {
+    if is_active(&record) {
         if !force {
             return Err(RuntimeError::RemoveRunning {
                 name: record.name.trim_start_matches('/').to_string(),
             });
         }
+        mark_manually_stopped(store, id)?;
         if init_alive(&record) {
             let _ = kill_pid(record.state.pid, libc::SIGKILL);
         }
@@ -415,4 +485,37 @@ fn thaw(store: &ContainerStore, record: &ContainerRecord) -> Result<()> {
         Ok(())
     })?;
     Ok(())
+}
+
+/// At host boot (`strata system boot`, run by the shipped systemd unit): starts the
+/// containers whose restart policy asks for it, as dockerd does when it starts: `always`
+/// ones, `unless-stopped` ones a user did not stop, and `on-failure` ones that were running
+/// when the host went down. Returns each container tried with the outcome.
+pub fn start_on_boot(store: &ContainerStore) -> Result<Vec<(ContainerRecord, Result<()>)>> {
+    let mut out = Vec::new();
+    for before in store.all()? {
+        let was_running = before.strata.monitor_pid != 0 && !monitor_alive(&before);
+        let record = match load_checked(store, &before.id) {
+            Ok(r) => r,
+            Err(_) => continue,
+        };
+        if is_active(&record) {
+            continue;
+        }
+        let wanted = match record.host_config.restart_policy.name.as_str() {
+            "always" => true,
+            "unless-stopped" => !record.strata.manually_stopped,
+            "on-failure" => was_running,
+            _ => false,
+        };
+        if !wanted {
+            continue;
+        }
+        let result = start(store, &record.id, false).and_then(|mut h| {
+            h.wait_created()?;
+            h.wait_started()
+        });
+        out.push((record, result));
+    }
+    Ok(out)
 }

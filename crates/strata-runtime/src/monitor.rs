@@ -19,7 +19,7 @@ use crate::logs::{self, LineSplitter};
 use crate::oci::{self, CreateRequest, Stdio3};
 use crate::record::Status;
 use crate::store::ContainerStore;
-use crate::{bundle, cgroups, lifecycle, procinfo};
+use crate::{bundle, cgroups, lifecycle, network, procinfo};
 
 /// Runs the monitor for container `id`. Returns only in the short-lived first process; the
 /// forked monitor exits the process itself.
@@ -58,10 +58,9 @@ pub fn run(root: &Path, id: &str, sync_fd: RawFd, wait_attach: bool) -> i32 {
             tracing::subscriber::set_default(subscriber)
         });
     let code = match Monitor::setup(root, id, &mut sync, wait_attach) {
-        Ok(mut monitor) => {
+        Ok(monitor) => {
             drop(sync);
-            monitor.run_loop();
-            monitor.finish();
+            supervise(root, id, monitor);
             0
         }
         Err((code, message)) => {
@@ -70,6 +69,57 @@ pub fn run(root: &Path, id: &str, sync_fd: RawFd, wait_attach: bool) -> i32 {
         }
     };
     std::process::exit(code)
+}
+
+/// Runs the container until it exits for good: its restart policy may start it again, after
+/// Docker's back-off (100 ms doubling to a minute, reset after ten seconds of running).
+fn supervise(root: &Path, id: &str, mut monitor: Monitor) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let started = Instant::now();
+        monitor.run_loop();
+        if !monitor.finish() {
+            return;
+        }
+        drop(monitor);
+        if started.elapsed() > Duration::from_secs(10) {
+            delay = Duration::from_millis(100);
+        }
+        if !wait_restart(root, id, delay) {
+            return;
+        }
+        delay = (delay * 2).min(Duration::from_secs(60));
+        let Ok(mut sink) = File::options().write(true).open("/dev/null") else {
+            return;
+        };
+        monitor = match Monitor::setup(root, id, &mut sink, false) {
+            Ok(m) => m,
+            Err(_) => return,
+        };
+    }
+}
+
+/// Sleeps `delay` unless a user stops the container meanwhile; false when they did.
+fn wait_restart(root: &Path, id: &str, delay: Duration) -> bool {
+    let Ok(store) = ContainerStore::open(root) else {
+        return false;
+    };
+    let deadline = Instant::now() + delay;
+    loop {
+        match store.load(id) {
+            Ok(r) if r.strata.manually_stopped => {
+                let _ = lifecycle::record_restart_abandoned(&store, id);
+                return false;
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return true;
+        }
+        std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+    }
 }
 
 struct Client {
@@ -94,6 +144,8 @@ struct Monitor {
     init_pid: i32,
     exit_code: Option<i32>,
     exited_at: Option<Instant>,
+    /// Host ports held for the container's published ports while it runs.
+    _ports: Option<strata_network::ports::Reservation>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -171,13 +223,21 @@ impl Monitor {
             (code, message)
         };
         let monitor_pid = std::process::id() as i32;
-        let (record, bundle_dir) = store
+        let (record, (bundle_dir, ports)) = store
             .update(id, |r| {
                 r.strata.monitor_pid = monitor_pid;
                 r.strata.monitor_start_time = procinfo::start_time(monitor_pid).unwrap_or(0);
+                r.strata.manually_stopped = false;
                 r.state.error.clear();
                 let dir = store.container_dir(id);
-                bundle::prepare(&dir, r)
+                let ports = network::join(&store, r)?;
+                match bundle::prepare(root, &dir, r) {
+                    Ok(bundle) => Ok((bundle, ports)),
+                    Err(e) => {
+                        network::leave(&store, r);
+                        Err(e)
+                    }
+                }
             })
             .map_err(fail)?;
         let runtime = record.host_config.runtime.clone();
@@ -258,6 +318,7 @@ impl Monitor {
             init_pid,
             exit_code: None,
             exited_at: None,
+            _ports: ports,
         };
         let _ = writeln!(sync, "created");
         if wait_attach {
@@ -503,11 +564,13 @@ impl Monitor {
         let _ = self.err_split.flush(&mut self.log);
     }
 
-    fn finish(&mut self) {
+    /// Records the exit; true when the restart policy wants the container started again.
+    fn finish(&mut self) -> bool {
         let code = self.exit_code.unwrap_or(255);
         let oom = cgroups::oom_kills(&self.id) > 0;
         oci::delete(&self.runtime, &self.id);
         let finished = lifecycle::record_exit(&self.store, &self.id, code, oom);
+        let restarting = matches!(&finished, Ok(r) if r.state.restarting);
         // `--rm` removes before telling the client, so `run --rm` returns with nothing left.
         if let Ok(record) = finished
             && record.host_config.auto_remove
@@ -517,6 +580,7 @@ impl Monitor {
         self.broadcast(attach::EXIT, &code.to_be_bytes());
         let _ = std::fs::remove_dir_all(attach::socket_dir(&self.id));
         let _ = &self.dir;
+        restarting
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+pub use strata_network::ports::HostBinding;
 
 /// Docker's zero time, shown for StartedAt/FinishedAt before they happen.
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
@@ -25,6 +26,8 @@ pub struct ContainerRecord {
     pub config: ContainerConfig,
     pub host_config: HostConfig,
     pub mounts: Vec<MountPoint>,
+    #[serde(default)]
+    pub network_settings: NetworkSettings,
     pub strata: Bookkeeping,
 }
 
@@ -112,6 +115,9 @@ pub struct ContainerConfig {
     pub stop_signal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_timeout: Option<i64>,
+    /// `80/tcp` → `{}`, from EXPOSE, `--expose` and `-p`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -130,6 +136,141 @@ pub struct HostConfig {
     pub pids_limit: Option<i64>,
     pub runtime: String,
     pub init: Option<bool>,
+    #[serde(default)]
+    pub port_bindings: BTreeMap<String, Vec<HostBinding>>,
+    #[serde(default)]
+    pub publish_all_ports: bool,
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub dns_options: Vec<String>,
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    #[serde(default)]
+    pub extra_hosts: Option<Vec<String>>,
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+}
+
+/// Docker's `HostConfig.RestartPolicy`: `no`, `always`, `unless-stopped`, `on-failure`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestartPolicy {
+    pub name: String,
+    pub maximum_retry_count: u32,
+}
+
+impl RestartPolicy {
+    /// `--restart`: `no`, `always`, `unless-stopped`, `on-failure[:N]`, with Docker's errors.
+    pub fn parse(text: &str) -> Result<RestartPolicy, String> {
+        let (name, count) = match text.split_once(':') {
+            Some((n, c)) => (n, Some(c)),
+            None => (text, None),
+        };
+        let maximum_retry_count = match count {
+            None => 0,
+            Some(c) => c.parse::<u32>().map_err(|_| {
+                format!(
+                    "invalid restart policy format: maximum retry count must be an integer: {c}"
+                )
+            })?,
+        };
+        match name {
+            "" | "no" | "always" | "unless-stopped" if count.is_some() => Err(format!(
+                "invalid restart policy format: maximum retry count cannot be used with restart policy '{name}'"
+            )),
+            "" => Ok(RestartPolicy::default()),
+            "no" | "always" | "unless-stopped" | "on-failure" => Ok(RestartPolicy {
+                name: name.to_string(),
+                maximum_retry_count,
+            }),
+            other => Err(format!(
+                "invalid restart policy format: unknown policy '{other}'"
+            )),
+        }
+    }
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            name: "no".into(),
+            maximum_retry_count: 0,
+        }
+    }
+}
+
+/// Docker's `NetworkSettings`: the networks a container is on (kept while it is stopped) and,
+/// while it runs, its addresses, namespace and published ports.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    pub bridge: String,
+    #[serde(rename = "SandboxID")]
+    pub sandbox_id: String,
+    pub hairpin_mode: bool,
+    #[serde(rename = "LinkLocalIPv6Address")]
+    pub link_local_ipv6_address: String,
+    #[serde(rename = "LinkLocalIPv6PrefixLen")]
+    pub link_local_ipv6_prefix_len: u32,
+    pub ports: BTreeMap<String, Option<Vec<HostBinding>>>,
+    pub sandbox_key: String,
+    #[serde(rename = "SecondaryIPAddresses")]
+    pub secondary_ip_addresses: Option<Vec<String>>,
+    #[serde(rename = "SecondaryIPv6Addresses")]
+    pub secondary_ipv6_addresses: Option<Vec<String>>,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    pub gateway: String,
+    #[serde(rename = "GlobalIPv6Address")]
+    pub global_ipv6_address: String,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    pub global_ipv6_prefix_len: u32,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u32,
+    #[serde(rename = "IPv6Gateway")]
+    pub ipv6_gateway: String,
+    pub mac_address: String,
+    pub networks: BTreeMap<String, EndpointSettings>,
+}
+
+/// One entry of `NetworkSettings.Networks`.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct EndpointSettings {
+    #[serde(rename = "IPAMConfig")]
+    pub ipam_config: Option<IpamConfig>,
+    pub links: Option<Vec<String>>,
+    pub aliases: Option<Vec<String>>,
+    #[serde(rename = "NetworkID")]
+    pub network_id: String,
+    #[serde(rename = "EndpointID")]
+    pub endpoint_id: String,
+    pub gateway: String,
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    #[serde(rename = "IPPrefixLen")]
+    pub ip_prefix_len: u32,
+    #[serde(rename = "IPv6Gateway")]
+    pub ipv6_gateway: String,
+    #[serde(rename = "GlobalIPv6Address")]
+    pub global_ipv6_address: String,
+    #[serde(rename = "GlobalIPv6PrefixLen")]
+    pub global_ipv6_prefix_len: u32,
+    pub mac_address: String,
+    pub driver_opts: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
+pub struct IpamConfig {
+    #[serde(
+        rename = "IPv4Address",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub ipv4_address: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,4 +307,8 @@ pub struct Bookkeeping {
     pub anonymous_volumes: Vec<String>,
     /// Run with `-i`: the monitor keeps the container's stdin open for attach.
     pub stdin_open: bool,
+    /// Stopped or killed by a user: the restart policy leaves it alone (Docker's
+    /// HasBeenManuallyStopped).
+    #[serde(default)]
+    pub manually_stopped: bool,
 }

@@ -10,6 +10,7 @@ pub mod container;
 mod error;
 pub mod image;
 mod inspect;
+pub mod network;
 pub mod registry;
 pub mod remote;
 pub mod system;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Containers(c) => container::run_top(g, c),
         Command::Container(c) => container::run_group(g, c),
         Command::Registry(c) => registry::run(g, c),
+        Command::Network(c) => network::run(g, c),
         Command::Build(a) => build::run(g, a),
     }
 }

@@ -16,6 +16,9 @@ pub enum SystemCommand {
     Df(DfArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Start the containers whose restart policy asks for it (run at host boot by
+    /// contrib/systemd/strata.service)
+    Boot,
 }
 
 #[derive(Args, Debug)]
@@ -49,13 +52,49 @@ const FEATURES: &[(&str, bool)] = &[
     ("push", true),
     ("pull", true),
     ("registry-serve", true),
-    ("bridge-network", false),
+    ("bridge-network", true),
+    ("port-publishing", true),
+    ("user-networks", true),
+    ("restart-policies", true),
 ];
 
 pub fn run(global: &GlobalOpts, cmd: SystemCommand) -> Result<ExitCode, CliError> {
     match cmd {
         SystemCommand::Df(a) => df(global, a),
         SystemCommand::Info(a) => info(global, a),
+        SystemCommand::Boot => boot(global),
+    }
+}
+
+/// Prints the name of each container it started; an error for one does not stop the others.
+fn boot(global: &GlobalOpts) -> Result<ExitCode, CliError> {
+    let store = strata_runtime::ContainerStore::open(&global.root).map_err(CliError::new)?;
+    let started = strata_runtime::lifecycle::start_on_boot(&store).map_err(CliError::new)?;
+    let mut failed = false;
+    for (record, result) in started {
+        let name = record.name.trim_start_matches('/');
+        match result {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                eprintln!("Error: {name}: {e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `bridge` (Docker's default) when netavark is installed; without it containers need
+/// `--network host` or `none`, and `info` says so.
+fn default_network_mode() -> &'static str {
+    if strata_runtime::network::bridge_available() {
+        "bridge"
+    } else {
+        "bridge (unavailable: netavark not installed)"
     }
 }
 
@@ -87,7 +126,7 @@ pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
         "StrataRootDir": global.root.display().to_string(),
         "CgroupDriver": "cgroupfs",
         "CgroupVersion": cgroup_version(),
-        "DefaultNetworkMode": "host",
+        "DefaultNetworkMode": default_network_mode(),
         "OperatingSystem": os_name(),
         "OSType": "linux",
         "Architecture": std::env::consts::ARCH,
@@ -112,7 +151,7 @@ pub fn info(global: &GlobalOpts, args: InfoArgs) -> Result<ExitCode, CliError> {
     println!(" Strata Root Dir: {}", global.root.display());
     println!(" Cgroup Driver: cgroupfs");
     println!(" Cgroup Version: {}", cgroup_version());
-    println!(" Default Network Mode: host");
+    println!(" Default Network Mode: {}", default_network_mode());
     println!(
         " Kernel Version: {}",
         data["KernelVersion"].as_str().unwrap_or("")

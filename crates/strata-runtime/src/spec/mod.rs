@@ -188,7 +188,13 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
         json!({"type": "mount"}),
     ];
     if !host_network {
-        namespaces.push(json!({"type": "network"}));
+        // A namespace prepared by `network::join` (or another container's) is joined by path.
+        let key = &record.network_settings.sandbox_key;
+        if key.is_empty() {
+            namespaces.push(json!({"type": "network"}));
+        } else {
+            namespaces.push(json!({"type": "network", "path": key}));
+        }
     }
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),

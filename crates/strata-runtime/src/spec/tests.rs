@@ -20,6 +20,7 @@ fn record(host: HostConfig) -> ContainerRecord {
         },
         host_config: host,
         mounts: vec![],
+        network_settings: Default::default(),
         strata: Bookkeeping::default(),
     }
 }

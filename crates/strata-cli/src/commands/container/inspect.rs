@@ -90,13 +90,7 @@ fn render(store: &ContainerStore, id: &str) -> Result<Json, RuntimeError> {
         "GraphDriver": graph,
         "Mounts": r.mounts,
         "Config": r.config,
-        "NetworkSettings": {
-            "Bridge": "",
-            "Ports": {},
-            "Networks": {
-                r.host_config.network_mode.clone(): {"NetworkID": "", "IPAddress": "", "MacAddress": ""}
-            },
-        },
+        "NetworkSettings": r.network_settings,
     }))
 }
 

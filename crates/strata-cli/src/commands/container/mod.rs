@@ -1,5 +1,5 @@
 //! Container commands: `run`, `create`, `start`, `stop`, `kill`, `restart`, `wait`, `rm`,
-//! `ps`, `logs`, `attach`, `container inspect|prune|ls`, `volume …`, and the hidden
+//! `ps`, `logs`, `attach`, `port`, `container inspect|prune|ls`, `volume …`, and the hidden
 //! `__monitor` that each running container's monitor process is.
 
 mod attach;
@@ -8,6 +8,7 @@ mod inspect;
 mod logs;
 mod manage;
 mod misc;
+mod port;
 mod ps;
 mod run;
 mod volume;
@@ -60,6 +61,8 @@ pub enum TopLevel {
     Unpause(manage::PauseArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(misc::CpArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(port::PortArgs),
     /// Manage volumes
     #[command(subcommand)]
     Volume(volume::VolumeCommand),
@@ -90,6 +93,8 @@ pub enum Group {
     Exec(exec::ExecArgs),
     Top(misc::TopArgs),
     Cp(misc::CpArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(port::PortArgs),
     Pause(manage::PauseArgs),
     Unpause(manage::PauseArgs),
     /// Display detailed information on one or more containers
@@ -131,6 +136,7 @@ pub fn run_top(global: &GlobalOpts, cmd: TopLevel) -> Result<ExitCode, CliError>
         TopLevel::Pause(a) => manage::pause(global, a, true),
         TopLevel::Unpause(a) => manage::pause(global, a, false),
         TopLevel::Cp(a) => misc::cp(global, a),
+        TopLevel::Port(a) => port::run(global, a),
         TopLevel::Volume(c) => volume::run(global, c),
         TopLevel::Monitor(a) => {
             let code = strata_runtime::monitor::run(&global.root, &a.id, a.sync_fd, a.wait_attach);
@@ -157,6 +163,7 @@ pub fn run_group(global: &GlobalOpts, cmd: Group) -> Result<ExitCode, CliError> 
         Group::Pause(a) => manage::pause(global, a, true),
         Group::Unpause(a) => manage::pause(global, a, false),
         Group::Cp(a) => misc::cp(global, a),
+        Group::Port(a) => port::run(global, a),
         Group::Inspect(a) => inspect::run(global, a),
         Group::Prune(a) => manage::prune(global, a),
         Group::Diff(a) => crate::commands::changes::diff(global, a),

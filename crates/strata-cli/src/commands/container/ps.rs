@@ -7,6 +7,7 @@ use clap::Args;
 use serde_json::{Value as Json, json};
 use strata_runtime::ContainerRecord;
 use strata_runtime::lifecycle;
+use strata_runtime::network::ports;
 use strata_runtime::record::Status;
 
 use super::{cli_error, open_store};
@@ -72,6 +73,26 @@ pub fn status_text(r: &ContainerRecord) -> String {
             ago(&r.state.finished_at)
         ),
     }
+}
+
+/// Docker's PORTS column: what is published (and exposed) while the container runs.
+pub fn ports_text(r: &ContainerRecord) -> String {
+    let mut ports = Vec::new();
+    for (key, bindings) in &r.network_settings.ports {
+        let Some((port, proto)) = ports::split_port_key(key) else {
+            continue;
+        };
+        match bindings {
+            Some(list) => {
+                for b in list {
+                    let public = b.host_port.parse().unwrap_or(0);
+                    ports.push((Some(b.host_ip.clone()), public, port, proto.clone()));
+                }
+            }
+            None => ports.push((None, 0, port, proto)),
+        }
+    }
+    ports::display(&ports)
 }
 
 fn command_text(r: &ContainerRecord, trunc: bool) -> String {
@@ -153,14 +174,14 @@ pub fn run(global: &GlobalOpts, args: PsArgs) -> Result<ExitCode, CliError> {
                 "Command": command_text(r, trunc),
                 "CreatedAt": r.created.format("%Y-%m-%d %H:%M:%S %z UTC").to_string(),
                 "RunningFor": units::since(Some(r.created)),
-                "Ports": "",
+                "Ports": ports_text(r),
                 "Status": status_text(r),
                 "State": r.state.status.as_str(),
                 "Size": size,
                 "Names": r.name.trim_start_matches('/'),
                 "Labels": r.config.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
                 "Mounts": r.mounts.iter().map(|m| m.name.clone().unwrap_or_else(|| m.source.clone())).collect::<Vec<_>>().join(","),
-                "Networks": r.host_config.network_mode,
+                "Networks": r.network_settings.networks.keys().cloned().collect::<Vec<_>>().join(","),
             })
         })
         .collect();

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::{ArgAction, Args};
 use strata_runtime::create::{CreateOptions, ImageRuntimeConfig};
 use strata_runtime::lifecycle;
+use strata_runtime::network::ports;
+use strata_runtime::record::RestartPolicy;
 use strata_runtime::spec::process::{CommandOverride, parse_env_file};
 use strata_runtime::volumes::{parse_mount_flag, parse_volume_flag};
 use strata_store::{Store, StoreError};
@@ -97,9 +99,39 @@ pub struct RunArgs {
     /// Mount the container's root filesystem as read only
     #[arg(long = "read-only")]
     pub read_only: bool,
-    /// Connect a container to a network ("host" or "none" until networking lands)
-    #[arg(long, visible_alias = "net", default_value = "host")]
+    /// Connect a container to a network
+    #[arg(long, visible_alias = "net", default_value = "default")]
     pub network: String,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", visible_alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Restart policy to apply when a container exits
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Runtime to use for this container (path of a runc-compatible binary)
     #[arg(long)]
     pub runtime: Option<String>,
@@ -215,6 +247,19 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
     for m in &args.mount {
         mounts.push(parse_mount_flag(m).map_err(CliError::engine)?);
     }
+    let mut specs = Vec::new();
+    for p in &args.publish {
+        specs.push(ports::parse_spec(p).map_err(CliError::engine)?);
+    }
+    let mut expose = Vec::new();
+    for e in &args.expose {
+        // `--expose 8000-8002/udp` exposes the range.
+        let (range, proto) = e.split_once('/').unwrap_or((e, "tcp"));
+        let spec = ports::parse_spec(&format!("{range}/{proto}")).map_err(CliError::engine)?;
+        for port in spec.container_ports.0..=spec.container_ports.1 {
+            expose.push(format!("{port}/{}", spec.proto));
+        }
+    }
     Ok(CreateOptions {
         name: args.name.clone(),
         image_ref: args.image.clone(),
@@ -238,6 +283,16 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
         stop_timeout: args.stop_timeout,
         mounts,
         network: args.network.clone(),
+        ip: args.ip.clone(),
+        network_aliases: args.network_alias.clone(),
+        port_bindings: ports::bindings(&specs),
+        publish_all: args.publish_all,
+        expose,
+        dns: args.dns.clone(),
+        dns_search: args.dns_search.clone(),
+        dns_options: args.dns_option.clone(),
+        extra_hosts: args.add_host.clone(),
+        restart_policy: RestartPolicy::parse(&args.restart).map_err(CliError::engine)?,
         privileged: args.privileged,
         read_only: args.read_only,
         cap_add: args.cap_add.clone(),
