@@ -169,11 +169,11 @@ impl Builder<'_> {
             {
                 return Err(err(format!("circular dependency detected on stage: {f}")));
             } else {
-                let id = self
-                    .store
-                    .resolve_image(f)
+                // An image, pulled when missing as Docker's getImageMount does.
+                let image = self
+                    .base_image(f)
                     .map_err(|e| err(format!("invalid from flag value {f}: {e}")))?;
-                Some(self.store.image(&id)?)
+                Some(image)
             };
             from_root = Some(ImageRoot::open(self.store, image.as_ref())?);
         }
@@ -189,7 +189,7 @@ impl Builder<'_> {
         };
         let image_root = ImageRoot::open(self.store, st.image.as_ref())?;
         let owner = match &t.chown {
-            Some(c) if !c.is_empty() => resolve_chown(c, image_root.path()).map_err(|m| err(m))?,
+            Some(c) if !c.is_empty() => resolve_chown(c, image_root.path()).map_err(err)?,
             _ => (0, 0),
         };
         let chmod = match &t.chmod {

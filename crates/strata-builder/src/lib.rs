@@ -4,8 +4,10 @@
 //! `container_config` and history (`/bin/sh -c #(nop)  ENV A=1`, `empty_layer`), so the
 //! results compare field for field with Docker's.
 //!
-//! Entry point: [`build`]`(&Store, &BuildContext, &BuildOptions, &mut dyn Progress)` returns
-//! the final image ID; the caller tags it. [`BuildContext`] is a directory or an unpacked tar
+//! Entry point: [`build`]`(&Store, &BuildContext, &BuildOptions, &mut dyn Progress, &mut dyn
+//! ImagePuller)` returns the final image ID; the caller tags it. Base images missing from the
+//! store (or all of them with `--pull`) are asked of the [`ImagePuller`], which the CLI
+//! implements with strata-registry-client. [`BuildContext`] is a directory or an unpacked tar
 //! with `.dockerignore` applied. Progress is reported as [`Event`]s (the library never
 //! prints); the CLI renders Docker's classic output from them.
 //!
@@ -30,6 +32,7 @@ mod dispatch;
 mod error;
 mod gofmt;
 mod image;
+mod pull;
 mod run;
 mod squash;
 
@@ -38,6 +41,7 @@ use std::collections::BTreeMap;
 pub use builder::build;
 pub use context::BuildContext;
 pub use error::{BuildError, Result};
+pub use pull::{ImagePuller, NoPull};
 
 /// What to build and how.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +69,8 @@ pub struct BuildOptions {
     pub source_date_epoch: Option<i64>,
     /// `--platform` for the whole build.
     pub platform: Option<String>,
+    /// `--pull`: pull every base image (FROM, `COPY --from=<image>`) even when it is stored.
+    pub pull: bool,
 }
 
 /// Output from a container.
