@@ -14,6 +14,7 @@
 //! - Config-only instructions produce config-only images (`dispatch`).
 //! - COPY/ADD stage their files in an overlay-format directory and register it as a layer
 //!   directly, without a container (`copy`); WORKDIR writes its directory the same way.
+//!   `ADD <url>` downloads first (`remote`): the content is part of the cache key.
 //! - RUN runs in a real container of the current image through `strata-runtime`
 //!   (namespaces, the image's env/user/workdir, `--network`), and the container's overlay
 //!   upper directory becomes the layer (`run`).
@@ -33,6 +34,7 @@ mod error;
 mod gofmt;
 mod image;
 mod pull;
+mod remote;
 mod run;
 mod squash;
 
@@ -101,6 +103,8 @@ pub enum Event<'a> {
     RemovingContainer { container: &'a str },
     /// ` ---> <id>`: the image a step produced (or the base of FROM).
     StepImage { id: &'a strata_reference::Digest },
+    /// An ADD source was downloaded (Docker prints an empty line for it).
+    Downloaded { url: &'a str },
     /// `# Executing 2 build triggers`.
     ExecutingTriggers { count: usize },
     /// A note Docker prints on stdout (`Note: overriding previous HEALTHCHECK: ...`).
