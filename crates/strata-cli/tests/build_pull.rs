@@ -113,6 +113,12 @@ fn from_pulls_a_missing_image_and_pull_flag_pulls_again() {
         "{out}"
     );
 
+    // Two stages FROM the same image: Docker's classic builder pulls for each FROM.
+    let two = format!("FROM {name} AS a\nLABEL a=1\nFROM {name}\nLABEL b=2\n");
+    let (ok, out, err) = build(&b, &two, &["--pull"]);
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.matches("Pulling from").count(), 2, "{out}");
+
     // -q prints the image ID only, pull lines included.
     let (ok, out, err) = build(&b, &df, &["--pull", "-q"]);
     assert!(ok, "{out}{err}");
@@ -137,6 +143,20 @@ fn copy_from_an_image_pulls_it() {
         "{out}"
     );
     assert_eq!(image_id(&b, &name), image_id(&a, &name));
+
+    let missing = format!("{}/strata/nosuch:1", reg.host);
+    let (ok, out, err) = build(
+        &b,
+        &format!("FROM local-base\nCOPY --from={missing} /a /b\n"),
+        &[],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(&format!(
+            "invalid from flag value {missing}: manifest for {missing} not found: manifest unknown: manifest unknown"
+        )),
+        "Docker's wording: {err}"
+    );
 }
 
 #[test]
