@@ -333,3 +333,115 @@ fn download_failures_and_git_sources_give_clear_errors() {
     assert!(!ok);
     assert!(err.contains("source can't be a URL for COPY"), "{err}");
 }
+
+/// `ADD ... in /dest` history with the 64-hex hash blanked: Docker's is a tarsum. It may
+/// follow `--chown=7:8` without a space, as in Docker's history text.
+fn blank_hashes(history: &str) -> String {
+    history
+        .split(' ')
+        .map(|w| {
+            let hex = w.bytes().rev().take_while(u8::is_ascii_hexdigit).count();
+            if hex >= 64 {
+                format!("{}<hash>", &w[..w.len() - 64])
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn add_url_matches_dockers_classic_builder() {
+    if !common::docker_available() {
+        eprintln!("docker info failed: skipping add_url_matches_dockers_classic_builder");
+        return;
+    }
+    let srv = Server::start();
+    srv.serve(
+        "/files/hello.txt",
+        &["Last-Modified: Thu, 02 Jan 2020 03:04:05 GMT"],
+        b"hello url\n",
+    );
+    srv.serve(
+        "/files/arch.tar.gz",
+        &[],
+        &tar_gz_with("inner.txt", b"in\n"),
+    );
+    let hello = srv.url("/files/hello.txt");
+    let dockerfile = format!(
+        "FROM BASE\nADD {hello} /dl/\nADD {} /dl/\nADD {hello} /named\nADD {hello} /new/sub/\nADD --chown=7:8 {hello} /owned\n",
+        srv.url("/files/arch.tar.gz")
+    );
+    let script = "stat -c '%n %a %u:%g %s %Y' /dl/hello.txt /dl/arch.tar.gz /named /new/sub/hello.txt /owned; ls -a /dl";
+    let ctx = tempfile::tempdir().expect("ctx");
+
+    let base = common::unique("strata-add-url-base");
+    let tag = common::unique("strata-add-url");
+    common::docker(&["import", busybox_path().as_str(), &base]);
+    fs::write(
+        ctx.path().join("Dockerfile"),
+        dockerfile.replace("BASE", &base),
+    )
+    .expect("dockerfile");
+    let out = std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &tag])
+        .arg(ctx.path())
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docker_files =
+        common::docker(&["run", "--rm", "--network", "none", &tag, "sh", "-c", script]);
+    let docker_history =
+        common::docker(&["history", "--no-trunc", "--format", "{{.CreatedBy}}", &tag]);
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &tag, &base])
+        .output();
+
+    let s = Strata::new();
+    s.import_busybox("base");
+    let (ok, out, err) = build(&s, &dockerfile.replace("BASE", "base"), "added");
+    assert!(ok, "{out}{err}");
+    let strata_files = in_image(&s, "added", script);
+    let strata_history = s.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "added",
+    ]);
+
+    // The archive's mtime is when the server answered: compare all but that field.
+    let without_archive_time = |listing: &str| {
+        listing
+            .lines()
+            .map(|l| {
+                if l.starts_with("/dl/arch.tar.gz ") {
+                    l.rsplit_once(' ').map_or(l, |(head, _)| head).to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        without_archive_time(&strata_files),
+        without_archive_time(&docker_files)
+    );
+    let added = |h: &str| -> Vec<String> {
+        h.lines()
+            .filter(|l| l.contains(" ADD "))
+            .map(blank_hashes)
+            .collect()
+    };
+    assert_eq!(added(&strata_history), added(&docker_history));
+}
+
+fn busybox_path() -> String {
+    common::busybox_tar().to_str().expect("utf8").to_string()
+}
