@@ -43,3 +43,110 @@ impl Builder<'_> {
         Ok(self.store.image(&id)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use strata_reference::Reference;
+    use strata_store::Store;
+
+    use super::*;
+    use crate::{BuildContext, BuildOptions, Quiet};
+
+    /// Records what it is asked for; "pulls" by storing a config-only image.
+    struct FakePuller<'s> {
+        store: &'s Store,
+        asked: Vec<String>,
+        fail: bool,
+    }
+
+    impl ImagePuller for FakePuller<'_> {
+        fn pull(&mut self, name: &str) -> std::result::Result<Digest, String> {
+            self.asked.push(name.to_string());
+            if self.fail {
+                return Err(format!("manifest for {name} not found"));
+            }
+            let mut config = crate::image::scratch_config();
+            config.created = Some(format!("2020-01-0{}T00:00:00Z", self.asked.len()));
+            let raw = serde_json::to_vec(&config).map_err(|e| e.to_string())?;
+            let id = self
+                .store
+                .create_image(&raw, None)
+                .map_err(|e| e.to_string())?;
+            let reference = Reference::parse_normalized(name)
+                .map_err(|e| e.to_string())?
+                .with_default_tag();
+            self.store.tag(&id, &reference).map_err(|e| e.to_string())?;
+            Ok(id)
+        }
+    }
+
+    fn build_with(
+        store: &Store,
+        dockerfile: &str,
+        pull: bool,
+        puller: &mut FakePuller<'_>,
+    ) -> Result<Digest> {
+        let ctx_dir = tempfile::tempdir().expect("context");
+        let context = BuildContext::from_dir(ctx_dir.path(), None).expect("context");
+        let opts = BuildOptions {
+            dockerfile: dockerfile.as_bytes().to_vec(),
+            pull,
+            ..BuildOptions::default()
+        };
+        crate::build(store, &context, &opts, &mut Quiet, puller)
+    }
+
+    #[test]
+    fn the_puller_is_asked_for_missing_images_and_for_every_from_with_pull() {
+        let root = tempfile::tempdir().expect("root");
+        let store = Store::open(root.path()).expect("store");
+        let mut puller = FakePuller {
+            store: &store,
+            asked: Vec::new(),
+            fail: false,
+        };
+        let df = "FROM base\nLABEL a=1\n";
+        build_with(&store, df, false, &mut puller).expect("pulled and built");
+        assert_eq!(puller.asked, ["base"]);
+        build_with(&store, df, false, &mut puller).expect("stored now");
+        assert_eq!(puller.asked, ["base"], "a stored image is not pulled");
+        build_with(
+            &store,
+            "FROM base AS a\nFROM base\nFROM a\n",
+            true,
+            &mut puller,
+        )
+        .expect("--pull");
+        assert_eq!(
+            puller.asked,
+            ["base", "base", "base"],
+            "--pull: each FROM of an image, never a stage"
+        );
+    }
+
+    #[test]
+    fn a_failed_pull_fails_the_from_step_with_the_pullers_message() {
+        let root = tempfile::tempdir().expect("root");
+        let store = Store::open(root.path()).expect("store");
+        let mut puller = FakePuller {
+            store: &store,
+            asked: Vec::new(),
+            fail: true,
+        };
+        let err = build_with(
+            &store,
+            "FROM scratch\nCOPY --from=gone /x /x\n",
+            false,
+            &mut puller,
+        )
+        .expect_err("missing");
+        assert_eq!(err.line(), Some(2));
+        assert_eq!(
+            err.to_string(),
+            "invalid from flag value gone: manifest for gone not found"
+        );
+        let err = build_with(&store, "FROM gone\n", false, &mut puller).expect_err("missing");
+        assert_eq!(err.line(), Some(1));
+        assert_eq!(err.to_string(), "manifest for gone not found");
+    }
+}
