@@ -14,7 +14,7 @@ use crate::cache::{Cache, StepInputs};
 use crate::context::BuildContext;
 use crate::error::{BuildError, Result};
 use crate::image::{self, StepCommit};
-use crate::{BuildOptions, Event, Progress};
+use crate::{BuildOptions, Event, ImagePuller, Progress};
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -81,11 +81,17 @@ impl StageState {
     }
 }
 
+/// What a step does on a cache miss: the changed files to commit as its layer, if any.
+pub type StepWork<'f> =
+    dyn FnMut(&mut Builder<'_>, &StageState) -> Result<Option<Box<dyn image::ChangeDir>>> + 'f;
+
 pub struct Builder<'a> {
     pub store: &'a Store,
     pub context: &'a BuildContext,
     pub opts: &'a BuildOptions,
     pub progress: &'a mut dyn Progress,
+    /// Brings base images the store lacks.
+    pub puller: &'a mut dyn ImagePuller,
     pub escape: char,
     pub cache: Cache,
     pub created: String,
@@ -99,12 +105,14 @@ pub struct Builder<'a> {
     cache_from: Vec<Image>,
 }
 
-/// Builds the Dockerfile in `opts` with `context`; returns the final image ID.
+/// Builds the Dockerfile in `opts` with `context`; returns the final image ID. Base images
+/// missing from the store (all of them with `opts.pull`) are pulled through `puller`.
 pub fn build(
     store: &Store,
     context: &BuildContext,
     opts: &BuildOptions,
     progress: &mut dyn Progress,
+    puller: &mut dyn ImagePuller,
 ) -> Result<Digest> {
     let (dockerfile, mut stages) =
         instructions::parse_file(&opts.dockerfile).map_err(|e| BuildError::Parse {
@@ -159,6 +167,7 @@ pub fn build(
         context,
         opts,
         progress,
+        puller,
         escape: dockerfile.escape,
         cache,
         created: image::created_time(opts.source_date_epoch),
@@ -290,14 +299,7 @@ impl Builder<'_> {
                 None => None,
             }
         } else {
-            let id = self.store.resolve_image(&base_name).map_err(|e| match e {
-                strata_store::StoreError::ImageNotFound(_) => BuildError::step(
-                    line,
-                    format!("pull access denied for {base_name}: strata cannot pull images yet; load or import it first"),
-                ),
-                other => BuildError::step(line, other.to_string()),
-            })?;
-            Some(self.store.image(&id)?)
+            Some(self.base_image(&base_name).map_err(|e| e.at_line(line))?)
         };
         let mut config = image
             .as_ref()
@@ -390,10 +392,7 @@ impl Builder<'_> {
         container_config: &ContainerConfig,
         sources: &str,
         mut inputs: StepInputs,
-        work: &mut dyn FnMut(
-            &mut Builder<'_>,
-            &StageState,
-        ) -> Result<Option<Box<dyn image::ChangeDir>>>,
+        work: &mut StepWork<'_>,
     ) -> Result<()> {
         let parent = st.parent_id();
         let cc_json =

@@ -17,6 +17,7 @@ use crate::context::{clean_relative, glob_match, has_wildcard};
 use crate::copy_fs as cfs;
 use crate::error::{BuildError, Result};
 use crate::image::{ImageRoot, staging_dir};
+use crate::remote;
 
 /// One path the step writes.
 #[derive(Debug, Clone)]
@@ -152,6 +153,7 @@ impl Builder<'_> {
         t: &Transfer,
         from: Option<&str>,
         is_add: bool,
+        checksum: Option<&str>,
         used_args: BTreeMap<String, String>,
         line: usize,
     ) -> Result<()> {
@@ -169,11 +171,11 @@ impl Builder<'_> {
             {
                 return Err(err(format!("circular dependency detected on stage: {f}")));
             } else {
-                let id = self
-                    .store
-                    .resolve_image(f)
+                // An image, pulled when missing as Docker's getImageMount does.
+                let image = self
+                    .base_image(f)
                     .map_err(|e| err(format!("invalid from flag value {f}: {e}")))?;
-                Some(self.store.image(&id)?)
+                Some(image)
             };
             from_root = Some(ImageRoot::open(self.store, image.as_ref())?);
         }
@@ -189,7 +191,7 @@ impl Builder<'_> {
         };
         let image_root = ImageRoot::open(self.store, st.image.as_ref())?;
         let owner = match &t.chown {
-            Some(c) if !c.is_empty() => resolve_chown(c, image_root.path()).map_err(|m| err(m))?,
+            Some(c) if !c.is_empty() => resolve_chown(c, image_root.path()).map_err(err)?,
             _ => (0, 0),
         };
         let chmod = match &t.chmod {
@@ -199,15 +201,39 @@ impl Builder<'_> {
             ),
             None => None,
         };
-        // Sources after wildcard expansion, as context-relative paths.
+        let checksum = match checksum {
+            Some(c) => Some(remote::check_checksum_use(c, &t.sources).map_err(&err)?),
+            None => None,
+        };
+        // Sources after wildcard expansion, as context-relative paths, or URLs.
         let mut sources: Vec<String> = Vec::new();
+        let mut urls = BTreeMap::new();
+        // Downloads live here until the step is committed.
+        let mut download_dir = None;
         for s in &t.sources {
-            if s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@") {
+            if remote::is_git(s) || (remote::is_url(s) && !is_add) {
                 return Err(err(if is_add {
-                    format!("ADD from a URL ({s}) is not implemented yet in strata")
+                    format!(
+                        "{name} failed: git repositories ({s}) are not supported: strata's builder does not clone; clone it into the build context and COPY it"
+                    )
                 } else {
                     "source can't be a URL for COPY".to_string()
                 }));
+            }
+            if remote::is_url(s) {
+                let dir = match &download_dir {
+                    Some(d) => d,
+                    None => download_dir.insert(staging_dir(self.store, "download")?),
+                };
+                let sub = dir.path().join(urls.len().to_string());
+                fs::create_dir(&sub).map_err(BuildError::io("creating", &sub))?;
+                let d = remote::download(s, &sub, checksum.as_ref())
+                    .map_err(|e| err(format!("{name} failed: {e}")))?;
+                self.progress.event(crate::Event::Downloaded { url: s });
+                let key = format!("\0url{}", urls.len());
+                urls.insert(key.clone(), d);
+                sources.push(key);
+                continue;
             }
             let Some(rel) = clean_relative(s) else {
                 return Err(err(format!(
@@ -262,6 +288,32 @@ impl Builder<'_> {
             }
         };
         for rel in &sources {
+            if let Some(d) = urls.get(rel) {
+                if !d.named && raw_dest.ends_with('/') {
+                    return Err(err(format!(
+                        "{name} failed: cannot determine filename for source {}",
+                        d.url
+                    )));
+                }
+                // Docker's history shows a URL's hash without the `file:` prefix.
+                source_hashes.push(d.sha256.clone());
+                let mut e = Entry {
+                    dest: if dest_is_dir {
+                        join_abs(&dest, &d.name)
+                    } else {
+                        dest.clone()
+                    },
+                    kind: Kind::File(d.path.clone()),
+                    mode: 0o600,
+                    uid: 0,
+                    gid: 0,
+                    mtime: d.mtime,
+                    digest: d.sha256.clone(),
+                };
+                fix(&mut e);
+                entries.push(e);
+                continue;
+            }
             let path = src.root.join(rel);
             let meta = fs::metadata(&path).map_err(BuildError::io("stat", &path))?;
             if meta.is_dir() {

@@ -195,18 +195,29 @@ impl Builder<'_> {
                     &c.transfer,
                     from.as_deref(),
                     false,
+                    None,
                     used_args,
                     line,
                 )
             }
             Instruction::Add(a) => {
-                if a.checksum.is_some() || a.keep_git_dir {
+                if a.keep_git_dir {
                     return Err(BuildError::step(
                         line,
-                        "ADD --checksum and --keep-git-dir are not implemented yet in strata",
+                        "ADD --keep-git-dir is not supported: strata's builder does not add git repositories",
                     ));
                 }
-                self.copy(st, "ADD", &a.transfer, None, true, used_args, line)
+                let checksum = a.checksum.as_deref().filter(|c| !c.is_empty());
+                self.copy(
+                    st,
+                    "ADD",
+                    &a.transfer,
+                    None,
+                    true,
+                    checksum,
+                    used_args,
+                    line,
+                )
             }
             Instruction::Run(r) => self.run(st, &r, line),
         }

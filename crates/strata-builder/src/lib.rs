@@ -4,14 +4,17 @@
 //! `container_config` and history (`/bin/sh -c #(nop)  ENV A=1`, `empty_layer`), so the
 //! results compare field for field with Docker's.
 //!
-//! Entry point: [`build`]`(&Store, &BuildContext, &BuildOptions, &mut dyn Progress)` returns
-//! the final image ID; the caller tags it. [`BuildContext`] is a directory or an unpacked tar
+//! Entry point: [`build`]`(&Store, &BuildContext, &BuildOptions, &mut dyn Progress, &mut dyn
+//! ImagePuller)` returns the final image ID; the caller tags it. Base images missing from the
+//! store (or all of them with `--pull`) are asked of the [`ImagePuller`], which the CLI
+//! implements with strata-registry-client. [`BuildContext`] is a directory or an unpacked tar
 //! with `.dockerignore` applied. Progress is reported as [`Event`]s (the library never
 //! prints); the CLI renders Docker's classic output from them.
 //!
 //! - Config-only instructions produce config-only images (`dispatch`).
 //! - COPY/ADD stage their files in an overlay-format directory and register it as a layer
 //!   directly, without a container (`copy`); WORKDIR writes its directory the same way.
+//!   `ADD <url>` downloads first (`remote`): the content is part of the cache key.
 //! - RUN runs in a real container of the current image through `strata-runtime`
 //!   (namespaces, the image's env/user/workdir, `--network`), and the container's overlay
 //!   upper directory becomes the layer (`run`).
@@ -30,6 +33,8 @@ mod dispatch;
 mod error;
 mod gofmt;
 mod image;
+mod pull;
+mod remote;
 mod run;
 mod squash;
 
@@ -38,6 +43,7 @@ use std::collections::BTreeMap;
 pub use builder::build;
 pub use context::BuildContext;
 pub use error::{BuildError, Result};
+pub use pull::{ImagePuller, NoPull};
 
 /// What to build and how.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +71,8 @@ pub struct BuildOptions {
     pub source_date_epoch: Option<i64>,
     /// `--platform` for the whole build.
     pub platform: Option<String>,
+    /// `--pull`: pull every base image (FROM, `COPY --from=<image>`) even when it is stored.
+    pub pull: bool,
 }
 
 /// Output from a container.
@@ -95,6 +103,8 @@ pub enum Event<'a> {
     RemovingContainer { container: &'a str },
     /// ` ---> <id>`: the image a step produced (or the base of FROM).
     StepImage { id: &'a strata_reference::Digest },
+    /// An ADD source was downloaded (Docker prints an empty line for it).
+    Downloaded { url: &'a str },
     /// `# Executing 2 build triggers`.
     ExecutingTriggers { count: usize },
     /// A note Docker prints on stdout (`Note: overriding previous HEALTHCHECK: ...`).

@@ -89,10 +89,12 @@ fn content_of(h: &strata_dockerfile::Heredoc) -> String {
 
 impl Builder<'_> {
     pub fn run(&mut self, st: &mut StageState, r: &Run, line: usize) -> Result<()> {
+        // Mounts (cache, bind, secret, ssh) are BuildKit's; the classic builder, which strata
+        // follows, refuses them with this message.
         if !r.mounts.is_empty() {
             return Err(BuildError::step(
                 line,
-                "RUN --mount is not implemented yet in strata",
+                "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled",
             ));
         }
         let network = match r.network.as_str() {

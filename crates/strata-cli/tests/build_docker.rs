@@ -96,14 +96,14 @@ const FIELDS: [&str; 12] = [
     "StopSignal",
 ];
 
-fn summary(
-    saved: &Saved,
-    base_history: usize,
-) -> (
+/// Config fields, history (created_by, empty_layer) and layer file lists, to compare.
+type Summary = (
     BTreeMap<String, serde_json::Value>,
     Vec<(String, bool)>,
     Vec<Vec<String>>,
-) {
+);
+
+fn summary(saved: &Saved, base_history: usize) -> Summary {
     let cfg = &saved.config["config"];
     let fields = FIELDS
         .iter()

@@ -78,6 +78,16 @@ fn parse_and_stage_errors_name_the_line() {
     );
     let (err, _) = build_fails(&s, "FROM --platform=linux/s390x base\n", &[]);
     assert!(err.contains("only for the host platform"), "{err}");
+    // RUN --mount is BuildKit's: the classic builder's message, at the RUN step.
+    for mount in ["type=cache,target=/c", "type=bind,target=/b"] {
+        let (err, code) = build_fails(&s, &format!("FROM base\nRUN --mount={mount} true\n"), &[]);
+        assert!(
+            err.contains("the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled"),
+            "{err}"
+        );
+        assert!(err.contains("Dockerfile:2"), "{err}");
+        assert_eq!(code, 1);
+    }
     let (err, _) = build_fails(&s, "FROM nosuchimage\n", &[]);
     assert!(err.contains("nosuchimage"), "{err}");
 }

@@ -16,6 +16,7 @@ use strata_store::Store;
 
 use crate::cli::GlobalOpts;
 use crate::commands::CliError;
+use crate::commands::remote::{PullOutput, pull_missing};
 
 #[derive(Args, Debug)]
 pub struct BuildArgs {
@@ -61,7 +62,7 @@ pub struct BuildArgs {
     /// Set platform if server is multi-platform capable
     #[arg(long)]
     pub platform: Option<String>,
-    /// Always attempt to pull a newer version of the image (strata has local images only)
+    /// Always attempt to pull a newer version of the image
     #[arg(long)]
     pub pull: bool,
     /// Remove intermediate containers after a successful build (always on)
@@ -231,13 +232,19 @@ pub fn run(global: &GlobalOpts, args: BuildArgs) -> Result<ExitCode, CliError> {
         network: args.network.clone(),
         source_date_epoch: epoch,
         platform: args.platform.clone(),
+        pull: args.pull,
     };
     let quiet = args.quiet || args.progress == "quiet";
     let mut progress = output::ClassicOutput {
         quiet,
         plain: args.progress == "plain",
     };
-    let id = match strata_builder::build(&store, &context, &opts, &mut progress) {
+    let mut puller = Puller {
+        global,
+        store: &store,
+        quiet,
+    };
+    let id = match strata_builder::build(&store, &context, &opts, &mut progress, &mut puller) {
         Ok(id) => id,
         Err(e) => return Ok(report_failure(&e, &opts.dockerfile)),
     };
@@ -257,6 +264,24 @@ pub fn run(global: &GlobalOpts, args: BuildArgs) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Pulls base images into the build output, as Docker's daemon does for the classic builder.
+struct Puller<'a> {
+    global: &'a GlobalOpts,
+    store: &'a Store,
+    quiet: bool,
+}
+
+impl strata_builder::ImagePuller for Puller<'_> {
+    fn pull(&mut self, name: &str) -> Result<strata_reference::Digest, String> {
+        let output = if self.quiet {
+            PullOutput::Quiet
+        } else {
+            PullOutput::Stdout
+        };
+        pull_missing(self.global, self.store, name, output).map_err(|e| e.to_string())
+    }
 }
 
 /// Docker's wording on stderr, the Dockerfile line after it, and Docker's exit code (the

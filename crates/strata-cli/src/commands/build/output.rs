@@ -29,6 +29,8 @@ impl Progress for ClassicOutput {
             Event::RemovingContainer { container } => {
                 writeln!(out, "Removing intermediate container {container}")
             }
+            // The empty line Docker's daemon writes after an ADD download.
+            Event::Downloaded { .. } => writeln!(out),
             Event::StepImage { id } => writeln!(out, " ---> {}", id.short()),
             Event::ExecutingTriggers { count } => {
                 writeln!(

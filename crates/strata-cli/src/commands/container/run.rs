@@ -2,7 +2,6 @@
 //! for `run` the start and attach.
 
 use std::collections::BTreeMap;
-use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -184,27 +183,14 @@ fn labels(items: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Pulls an image `run`/`create` did not find, as docker does: the same `pull` command, with
-/// its progress on standard error so the container's output stays alone on standard output.
+/// Pulls an image `run`/`create` did not find, as docker does, with its progress on standard
+/// error so the container's output stays alone on standard output.
 fn pull_missing(global: &GlobalOpts, image: &str) -> Result<(), CliError> {
-    let exe = std::env::current_exe().map_err(CliError::engine)?;
-    let stderr = std::io::stderr()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(CliError::engine)?;
-    let status = std::process::Command::new(exe)
-        .arg("--root")
-        .arg(&global.root)
-        .args(["pull", image])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::from(stderr))
-        .status()
-        .map_err(CliError::engine)?;
-    if !status.success() {
-        // pull printed its error (e.g. "pull access denied" or "manifest unknown") already.
-        return Err(CliError::engine(format!("unable to pull {image}")));
-    }
-    Ok(())
+    use crate::commands::remote::{self, PullOutput};
+    let store = Store::open(&global.root).map_err(CliError::engine)?;
+    remote::pull_missing(global, &store, image, PullOutput::Stderr)
+        .map(drop)
+        .map_err(CliError::engine)
 }
 
 /// Resolves the image and merges everything into the runtime's create options.

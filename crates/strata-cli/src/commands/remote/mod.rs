@@ -1,5 +1,6 @@
 //! Commands that talk to registries: `pull`, `push`, `login`, `logout`, `search`.
 
+mod fetch;
 mod login;
 mod progress;
 mod pull;
@@ -15,6 +16,7 @@ use strata_registry_client::{
 use crate::cli::GlobalOpts;
 use crate::commands::CliError;
 
+pub use fetch::{PullOutput, pull_missing};
 pub use login::{login, logout};
 pub use pull::pull;
 pub use push::push;

@@ -13,6 +13,8 @@ use crate::output::units;
 pub struct LayerDisplay {
     terminal: bool,
     quiet: bool,
+    /// `run`/`create` pull on stderr, so stdout carries only the container's output.
+    stderr: bool,
     state: Mutex<State>,
 }
 
@@ -29,7 +31,27 @@ impl LayerDisplay {
         LayerDisplay {
             terminal: std::io::stdout().is_terminal(),
             quiet,
+            stderr: false,
             state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The same display on standard error.
+    pub fn on_stderr() -> LayerDisplay {
+        use std::io::IsTerminal;
+        LayerDisplay {
+            terminal: std::io::stderr().is_terminal(),
+            quiet: false,
+            stderr: true,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn out(&self) -> Box<dyn Write> {
+        if self.stderr {
+            Box::new(std::io::stderr().lock())
+        } else {
+            Box::new(std::io::stdout().lock())
         }
     }
 
@@ -38,7 +60,7 @@ impl LayerDisplay {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = std::io::stdout().lock();
+        let mut out = self.out();
         if !self.terminal {
             // Off a terminal Docker prints no progress messages, only status changes.
             if text == "Downloading" || text == "Pushing" {
@@ -65,7 +87,7 @@ impl LayerDisplay {
             return;
         }
         state.last_draw.insert(id.to_owned(), now);
-        let mut out = std::io::stdout().lock();
+        let mut out = self.out();
         draw(
             &mut state,
             &mut out,
@@ -76,7 +98,7 @@ impl LayerDisplay {
 }
 
 /// Rewrites the line of `id` in place (cursor up, clear, write, back down), or appends it.
-fn draw(state: &mut State, out: &mut impl Write, id: &str, text: String) {
+fn draw(state: &mut State, out: &mut dyn Write, id: &str, text: String) {
     match state.order.iter().position(|x| x == id) {
         Some(index) => {
             let up = state.order.len() - index;

@@ -97,7 +97,7 @@ fn pull_one(
     Ok(result.up_to_date)
 }
 
-fn pull_error(e: RegistryError, reference: &Reference) -> CliError {
+pub(super) fn pull_error(e: RegistryError, reference: &Reference) -> CliError {
     match e {
         RegistryError::Unauthorized => CliError::new(format!(
             "pull access denied for {}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
