@@ -12,6 +12,7 @@ packages=(
   tmux            # interactive (pty) tests
   skopeo docker-registry apache2-utils  # registry interop tests (htpasswd for auth)
   podman          # registry interop: push and pull with a second real client
+  netavark aardvark-dns iptables  # bridge networking (strata-network drives netavark)
   iproute2 procps
 )
 [ "${STRATA_BENCH:-0}" = 1 ] && packages+=(hyperfine debootstrap)

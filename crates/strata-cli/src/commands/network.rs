@@ -250,7 +250,7 @@ pub fn run(global: &GlobalOpts, cmd: NetworkCommand) -> Result<ExitCode, CliErro
                 match runtime_network::remove_network(&global.root, key) {
                     Ok(_) => println!("{key}"),
                     Err(e) => {
-                        eprintln!("Error response from daemon: {e}");
+                        eprintln!("Error: {e}");
                         failed = true;
                     }
                 }
