@@ -588,3 +588,65 @@ fn build_runs_on_the_bridge_unless_told_otherwise() {
     ]);
     assert!(out.contains("only-lo"), "{out}");
 }
+
+#[test]
+fn network_inspect_and_ls_have_dockers_shape() {
+    if !common::docker_available() {
+        eprintln!("skipping: no docker daemon answers");
+        return;
+    }
+    let strata = Strata::new();
+    let name = common::unique("oraclenet");
+    let args = [
+        "network",
+        "create",
+        "--subnet",
+        "10.204.0.0/24",
+        "--label",
+        "team=a",
+        name.as_str(),
+    ];
+    common::docker(&args);
+    strata.ok(&args);
+    let theirs: serde_json::Value =
+        serde_json::from_str(&common::docker(&["network", "inspect", &name])).expect("docker json");
+    common::docker(&["network", "rm", &name]);
+    let ours: serde_json::Value =
+        serde_json::from_str(&strata.ok(&["network", "inspect", &name])).expect("strata json");
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        v[0].as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&ours), keys(&theirs));
+    for field in [
+        "Scope",
+        "Driver",
+        "EnableIPv6",
+        "IPAM",
+        "Internal",
+        "Attachable",
+        "Labels",
+        "Options",
+        "Containers",
+    ] {
+        assert_eq!(ours[0][field], theirs[0][field], "{field}");
+    }
+    let header = strata.ok(&["network", "ls"]);
+    let words: Vec<&str> = header
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(words, ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]);
+    let names = strata.ok(&[
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Driver}}",
+        "--filter",
+        "type=builtin",
+    ]);
+    assert_eq!(names, "bridge bridge\nhost host\nnone null\n");
+}
