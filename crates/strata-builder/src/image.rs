@@ -54,12 +54,14 @@ pub struct StepCommit<'a> {
 struct HashingWriter<W> {
     inner: W,
     digester: Digester,
+    bytes: u64,
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.digester.update(&buf[..n]);
+        self.bytes += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -81,10 +83,15 @@ pub fn register_changes(
     let writer = HashingWriter {
         inner: io::BufWriter::with_capacity(1 << 20, file),
         digester: Digester::new(Algorithm::Sha256),
+        bytes: 0,
     };
     let writer = strata_store::layer::pack::tar_upper_dir(changes, mount_points, writer)
         .map_err(BuildError::io("writing layer from", changes))?;
-    let HashingWriter { inner, digester } = writer;
+    let HashingWriter {
+        inner,
+        digester,
+        bytes,
+    } = writer;
     inner.into_inner().map_err(|e| BuildError::Io {
         context: "writing",
         path: tar_path.clone(),
@@ -94,7 +101,13 @@ pub fn register_changes(
     if diff_id.to_string() == EMPTY_LAYER_DIFF_ID {
         return Ok(None);
     }
-    let meta = store.register_layer_file(parent_chain, &tar_path)?;
+    // A tree staged by COPY is moved into the layer; a container's upper dir (which holds
+    // overlayfs's own xattrs and the runtime's mount points) is unpacked from the tar.
+    let meta = if mount_points.is_empty() && changes.starts_with(store.root().join("tmp")) {
+        store.register_layer_tree(parent_chain, changes, &tar_path, diff_id, bytes)?
+    } else {
+        store.register_layer_file(parent_chain, &tar_path)?
+    };
     Ok(Some(meta.diff_id))
 }
 
