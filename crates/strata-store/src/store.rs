@@ -344,3 +344,45 @@ impl<R: Read, W: Write> Read for HashingTee<R, W> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest as _;
+
+    /// A staged tree and the tar made from it register as the same layer as the tar alone.
+    #[test]
+    fn a_staged_tree_is_moved_into_the_layer() {
+        let root = tempfile::tempdir().expect("root");
+        let store = Store::open(root.path()).expect("store");
+        let tree = store.staging().expect("staging").keep();
+        fs::create_dir(tree.join("app")).expect("dir");
+        fs::write(tree.join("app/file"), b"content").expect("file");
+        let tar_path = store.tmp_dir().join("tree.tar");
+        let file = fs::File::create(&tar_path).expect("tar");
+        crate::layer::pack::tar_upper_dir(&tree, &[], file).expect("pack");
+        let bytes = fs::read(&tar_path).expect("read tar");
+        let diff_id: Digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
+            .parse()
+            .expect("digest");
+        let meta = store
+            .register_layer_tree(None, &tree, &tar_path, diff_id.clone(), bytes.len() as u64)
+            .expect("register");
+        assert_eq!(meta.diff_id, diff_id);
+        let layer = store.layer_path(&meta.chain_id);
+        assert_eq!(
+            fs::read(layer.join("diff/app/file")).expect("moved"),
+            b"content"
+        );
+        assert_eq!(fs::read(layer.join("layer.tar")).expect("tar kept"), bytes);
+        assert!(!tree.exists(), "the tree was moved, not copied");
+        let outside = tempfile::tempdir().expect("outside");
+        let err = store
+            .register_layer_tree(None, outside.path(), &tar_path, diff_id, 0)
+            .expect_err("not staged here");
+        assert!(
+            err.to_string().contains("is not staged in this store"),
+            "{err}"
+        );
+    }
+}
