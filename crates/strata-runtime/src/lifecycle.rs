@@ -99,21 +99,24 @@ pub fn record_exit(
             r.state.restarting = true;
             r.restart_count += 1;
         } else {
-            r.state.status = Status::Exited;
-            r.state.restarting = false;
-            r.strata.monitor_pid = 0;
+            mark_exited(r);
         }
         Ok(())
     })?;
     Ok(record)
 }
 
+/// Exited for good: no monitor any more.
+fn mark_exited(r: &mut ContainerRecord) {
+    r.state.status = Status::Exited;
+    r.state.restarting = false;
+    r.strata.monitor_pid = 0;
+}
+
 /// A restarting container that a user stopped meanwhile: the monitor gives up.
 pub fn record_restart_abandoned(store: &ContainerStore, id: &str) -> Result<ContainerRecord> {
     let (record, ()) = store.update(id, |r| {
-        r.state.status = Status::Exited;
-        r.state.restarting = false;
-        r.strata.monitor_pid = 0;
+        mark_exited(r);
         Ok(())
     })?;
     Ok(record)

@@ -64,3 +64,14 @@ pub fn container_users(global: &GlobalOpts) -> Result<Vec<strata_store::ImageUse
         })
         .collect())
 }
+
+/// `KEY=VALUE` flags (`--label`, `--opt`) as a map; a bare `KEY` has an empty value.
+pub fn key_values(items: &[String]) -> std::collections::BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.clone(), String::new()),
+        })
+        .collect()
+}

@@ -1,6 +1,5 @@
 //! `network create|ls|inspect|rm|prune|connect|disconnect`, with Docker's output.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
@@ -11,7 +10,7 @@ use strata_runtime::network::{self as runtime_network, NetworkRequest};
 use strata_runtime::{ContainerStore, RuntimeError};
 
 use crate::cli::GlobalOpts;
-use crate::commands::CliError;
+use crate::commands::{CliError, key_values};
 use crate::output::{Listing, print_inspect};
 
 #[derive(Subcommand, Debug)]
@@ -117,16 +116,6 @@ pub struct DisconnectArgs {
     pub force: bool,
     pub network: String,
     pub container: String,
-}
-
-fn key_values(items: &[String]) -> BTreeMap<String, String> {
-    items
-        .iter()
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (l.clone(), String::new()),
-        })
-        .collect()
 }
 
 fn networks(global: &GlobalOpts) -> Result<NetworkStore, CliError> {

@@ -1,7 +1,6 @@
 //! `run` and `create`: the image from the store, the flags merged into a container record, and
 //! for `run` the start and attach.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -173,16 +172,6 @@ pub fn parse_memory(text: &str) -> Result<i64, CliError> {
     Ok((value * factor) as i64)
 }
 
-fn labels(items: &[String]) -> BTreeMap<String, String> {
-    items
-        .iter()
-        .map(|l| match l.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (l.clone(), String::new()),
-        })
-        .collect()
-}
-
 /// Pulls an image `run`/`create` did not find, as docker does, with its progress on standard
 /// error so the container's output stays alone on standard output.
 fn pull_missing(global: &GlobalOpts, image: &str) -> Result<(), CliError> {
@@ -260,7 +249,7 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
         workdir: args.workdir.clone(),
         user: args.user.clone(),
         hostname: args.hostname.clone(),
-        labels: labels(&args.label),
+        labels: crate::commands::key_values(&args.label),
         tty: args.tty,
         stdin_open: args.interactive,
         attach: !args.detach,

@@ -100,11 +100,12 @@ pub fn run(global: &GlobalOpts, cmd: VolumeCommand) -> Result<ExitCode, CliError
                 Some(n) => n,
                 None => strata_runtime::create::random_hex(32).map_err(cli_error)?,
             };
-            let labels = a.label.iter().map(|l| match l.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (l.clone(), String::new()),
-            });
-            volumes.ensure(&name, labels.collect()).map_err(cli_error)?;
+            volumes
+                .ensure(
+                    &name,
+                    crate::commands::key_values(&a.label).into_iter().collect(),
+                )
+                .map_err(cli_error)?;
             println!("{name}");
         }
         VolumeCommand::Ls(a) => {
