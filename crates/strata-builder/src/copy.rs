@@ -18,6 +18,7 @@ use crate::copy_fs as cfs;
 use crate::error::{BuildError, Result};
 use crate::image::{ImageRoot, staging_dir};
 use crate::remote;
+use crate::tarsum;
 
 /// One path the step writes.
 #[derive(Debug, Clone)]
@@ -53,20 +54,17 @@ impl SourceRoot<'_> {
     fn ignored(&self, rel: &str) -> bool {
         self.context.is_some_and(|c| c.is_ignored(rel))
     }
-}
 
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = fs::File::open(path).map_err(BuildError::io("opening", path))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).map_err(BuildError::io("reading", path))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
+    /// Docker's per-entry hash (see `tarsum`): the content identity in cache keys and the
+    /// hash the history shows.
+    fn hash(&self, path: &Path, rel: &str) -> Result<String> {
+        let owner = if self.context.is_some() {
+            tarsum::Owner::Root
+        } else {
+            tarsum::Owner::AsOnDisk
+        };
+        tarsum::entry_hash(path, rel, owner)
     }
-    Ok(hex::encode(h.finalize()))
 }
 
 fn join_abs(dir: &str, name: &str) -> String {
@@ -296,7 +294,7 @@ impl Builder<'_> {
                     )));
                 }
                 // Docker's history shows a URL's hash without the `file:` prefix.
-                source_hashes.push(d.sha256.clone());
+                source_hashes.push(d.hash.clone());
                 let mut e = Entry {
                     dest: if dest_is_dir {
                         join_abs(&dest, &d.name)
@@ -308,7 +306,7 @@ impl Builder<'_> {
                     uid: 0,
                     gid: 0,
                     mtime: d.mtime,
-                    digest: d.sha256.clone(),
+                    digest: d.hash.clone(),
                 };
                 fix(&mut e);
                 entries.push(e);
@@ -318,6 +316,13 @@ impl Builder<'_> {
             let meta = fs::metadata(&path).map_err(BuildError::io("stat", &path))?;
             if meta.is_dir() {
                 let start = entries.len();
+                // The context root itself is not an entry of Docker's walk; any other
+                // directory source is.
+                let own_hash = if rel.is_empty() {
+                    String::new()
+                } else {
+                    src.hash(&path, rel)?
+                };
                 let mut e = Entry {
                     dest: dest.clone(),
                     kind: Kind::Dir,
@@ -325,7 +330,7 @@ impl Builder<'_> {
                     uid: 0,
                     gid: 0,
                     mtime: meta.mtime(),
-                    digest: String::new(),
+                    digest: own_hash,
                 };
                 fix(&mut e);
                 entries.push(e);
@@ -333,17 +338,18 @@ impl Builder<'_> {
                 for e in &mut entries[start..] {
                     fix(e);
                 }
-                let mut h = Sha256::new();
-                for e in &entries[start..] {
-                    h.update(format!("{}:{}:{:o}\n", e.dest, e.digest, e.mode));
-                }
-                source_hashes.push(format!("dir:{}", hex::encode(h.finalize())));
+                let hashes: Vec<String> = entries[start..]
+                    .iter()
+                    .filter(|e| !e.digest.is_empty())
+                    .map(|e| e.digest.clone())
+                    .collect();
+                source_hashes.push(format!("dir:{}", tarsum::dir_hash(&hashes)));
             } else {
                 let base = Path::new(rel)
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let digest = sha256_file(&path)?;
+                let digest = src.hash(&path, rel)?;
                 source_hashes.push(format!("file:{digest}"));
                 if is_add && is_archive(&path) {
                     let e = Entry {
@@ -497,7 +503,7 @@ fn walk_dir(
                         uid: 0,
                         gid: 0,
                         mtime: meta.mtime(),
-                        digest: String::new(),
+                        digest: src.hash(&path, &child_rel)?,
                     });
                     out.extend(sub);
                 }
@@ -513,12 +519,12 @@ fn walk_dir(
                 uid: 0,
                 gid: 0,
                 mtime: meta.mtime(),
-                digest: String::new(),
+                digest: src.hash(&path, &child_rel)?,
             });
             walk_dir(src, &path, &child_rel, &child_dest, out)?;
         } else if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).map_err(BuildError::io("reading link", &path))?;
-            let digest = target.display().to_string();
+            let digest = src.hash(&path, &child_rel)?;
             out.push(Entry {
                 dest: child_dest,
                 kind: Kind::Symlink(target),
@@ -529,7 +535,7 @@ fn walk_dir(
                 digest,
             });
         } else if meta.is_file() {
-            let digest = sha256_file(&path)?;
+            let digest = src.hash(&path, &child_rel)?;
             out.push(Entry {
                 dest: child_dest,
                 kind: Kind::File(path),

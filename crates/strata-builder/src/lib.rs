@@ -37,6 +37,7 @@ mod pull;
 mod remote;
 mod run;
 mod squash;
+mod tarsum;
 
 use std::collections::BTreeMap;
 

@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::digest::DynDigest;
@@ -37,8 +38,9 @@ pub struct Download {
     pub name: String,
     /// The name came from the URL or the server (a `dest/` form needs one).
     pub named: bool,
-    /// Hex sha256 of the content: the cache key and history hash.
-    pub sha256: String,
+    /// Docker's hash of the downloaded file (see `tarsum`; mode 0600, named `name`): the
+    /// cache key and the history hash.
+    pub hash: String,
     /// Last-Modified as Unix seconds; the epoch without one, as Docker.
     pub mtime: i64,
 }
@@ -150,6 +152,10 @@ pub fn download(url: &str, dir: &Path, checksum: Option<&Checksum>) -> Result<Do
     }
     file.sync_all().map_err(BuildError::io("writing", &path))?;
     let sha256 = hex::encode(sha2::Digest::finalize(hasher));
+    // Docker writes the download with mode 0600 and hashes it as a file of that name.
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+        .map_err(BuildError::io("chmod", &path))?;
+    let hash = crate::tarsum::entry_hash(&path, &name, crate::tarsum::Owner::AsOnDisk)?;
     if let (Some(c), Some(v)) = (checksum, verify) {
         let actual = format!("{}:{}", c.algorithm, hex::encode(v.finalize()));
         let expected = format!("{}:{}", c.algorithm, c.hex);
@@ -163,7 +169,7 @@ pub fn download(url: &str, dir: &Path, checksum: Option<&Checksum>) -> Result<Do
         path,
         name,
         named,
-        sha256,
+        hash,
         mtime,
     })
 }

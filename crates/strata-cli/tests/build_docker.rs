@@ -57,30 +57,6 @@ fn read_saved(tar_path: &Path) -> Saved {
     Saved { config, layers }
 }
 
-/// History text with content hashes blanked (they are Docker's tarsums, not comparable).
-fn normalize(created_by: &str) -> String {
-    let mut out = String::new();
-    let mut rest = created_by;
-    while let Some(i) = ["file:", "dir:", "multi:"]
-        .iter()
-        .filter_map(|p| rest.find(p).map(|i| (i, p.len())))
-        .min()
-    {
-        let (at, len) = i;
-        out.push_str(&rest[..at + len]);
-        let tail = &rest[at + len..];
-        let hex_len = tail.chars().take_while(|c| c.is_ascii_hexdigit()).count();
-        out.push_str(if hex_len == 64 {
-            "<hash>"
-        } else {
-            &tail[..hex_len]
-        });
-        rest = &tail[hex_len..];
-    }
-    out.push_str(rest);
-    out
-}
-
 const FIELDS: [&str; 12] = [
     "Env",
     "Cmd",
@@ -116,7 +92,8 @@ fn summary(saved: &Saved, base_history: usize) -> Summary {
         .skip(base_history)
         .map(|h| {
             (
-                normalize(h["created_by"].as_str().unwrap_or("")),
+                // Exact, content hashes included: strata computes Docker's (see tarsum.rs).
+                h["created_by"].as_str().unwrap_or("").to_string(),
                 h["empty_layer"].as_bool().unwrap_or(false),
             )
         })
