@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Args};
-use strata_runtime::create::{CreateOptions, ImageRuntimeConfig};
+use strata_runtime::create::{AttachStreams, CreateOptions, ImageRuntimeConfig};
 use strata_runtime::lifecycle;
 use strata_runtime::network::ports;
 use strata_runtime::record::RestartPolicy;
@@ -26,6 +26,9 @@ pub struct RunArgs {
     /// Run container in background and print container ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long = "attach")]
+    pub attach: Vec<String>,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,
@@ -173,6 +176,27 @@ pub fn parse_memory(text: &str) -> Result<i64, CliError> {
     Ok((value * factor) as i64)
 }
 
+/// `-a`, case-insensitive as in Docker; None when not given.
+fn attach_streams(names: &[String]) -> Result<Option<AttachStreams>, CliError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let mut streams = AttachStreams::default();
+    for name in names {
+        match name.to_ascii_lowercase().as_str() {
+            "stdin" => streams.stdin = true,
+            "stdout" => streams.stdout = true,
+            "stderr" => streams.stderr = true,
+            _ => {
+                return Err(CliError::engine(format!(
+                    "invalid argument \"{name}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
+                )));
+            }
+        }
+    }
+    Ok(Some(streams))
+}
+
 fn labels(items: &[String]) -> BTreeMap<String, String> {
     items
         .iter()
@@ -264,6 +288,7 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
         tty: args.tty,
         stdin_open: args.interactive,
         attach: !args.detach,
+        attach_streams: attach_streams(&args.attach)?,
         auto_remove: args.rm,
         stop_signal: args.stop_signal.clone(),
         stop_timeout: args.stop_timeout,
@@ -307,7 +332,13 @@ pub fn create(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> 
 }
 
 pub fn run(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
+    if args.detach && !args.attach.is_empty() {
+        return Err(CliError::new(
+            "conflicting options: cannot specify both --attach and --detach",
+        ));
+    }
     let opts = options(global, &args)?;
+    let streams = opts.attach_streams;
     let store = open_store(global)?;
     let record = strata_runtime::create(&store, opts).map_err(engine_error)?;
     let id = record.id.clone();
@@ -324,6 +355,8 @@ pub fn run(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
         &id,
         attach::Options {
             stdin: args.interactive,
+            stdout: streams.is_none_or(|s| s.stdout),
+            stderr: streams.is_none_or(|s| s.stderr),
             tty: args.tty,
             detach_keys: args.detach_keys.clone(),
             sig_proxy: args.sig_proxy && !args.tty,
