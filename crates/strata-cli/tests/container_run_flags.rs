@@ -1,4 +1,5 @@
-//! `run` flags checked against Docker's behaviour: `-a` (attach only the named streams).
+//! `run` flags checked against Docker's behaviour: `-a` (attach only the named streams),
+//! `--memory-swap` and `--memory-reservation`.
 
 mod common;
 
@@ -66,4 +67,93 @@ fn attach_shows_only_the_named_streams() {
     );
     assert_eq!(inspect(&["-a", "stdin"]), "true false false false false");
     assert_eq!(inspect(&[]), "false true true false false");
+}
+
+/// Whether this host accounts swap per cgroup (v1 memsw files), as Docker's SwapLimit.
+fn memsw() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists()
+}
+
+#[test]
+fn memory_swap_and_reservation_follow_docker() {
+    let s = Strata::new();
+    s.import_busybox("busybox:local");
+    let refused = [
+        (
+            vec!["--memory-swap", "32m"],
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ),
+        (
+            vec!["-m", "64m", "--memory-reservation", "100m"],
+            "Minimum memory limit can not be less than memory reservation limit, see usage",
+        ),
+        (
+            vec!["-m", "64m", "--memory-swap", "foo"],
+            "invalid argument \"foo\" for \"--memory-swap\" flag: invalid size: 'foo'",
+        ),
+    ];
+    for (flags, message) in refused {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags);
+        args.extend(["busybox:local", "true"]);
+        let (code, _, err) = out(&s, &args);
+        assert_eq!(code, 125, "{err}");
+        assert!(err.contains(message), "{err}");
+    }
+    if memsw() {
+        let (code, _, err) = out(
+            &s,
+            &[
+                "run",
+                "-m",
+                "64m",
+                "--memory-swap",
+                "32m",
+                "busybox:local",
+                "true",
+            ],
+        );
+        assert_eq!(code, 125);
+        assert!(
+            err.contains("Minimum memoryswap limit should be larger than memory limit, see usage"),
+            "{err}"
+        );
+    }
+
+    // What inspect records (HostConfig) and what the container's cgroup gets.
+    let cases: [(&[&str], &str, Option<&str>); 4] = [
+        (&["-m", "64m"], "67108864 134217728 0", Some("134217728")),
+        (
+            &["-m", "64m", "--memory-swap", "100m"],
+            "67108864 104857600 0",
+            Some("104857600"),
+        ),
+        (&["-m", "64m", "--memory-swap", "-1"], "67108864 -1 0", None),
+        (&["--memory-reservation", "32m"], "0 0 33554432", None),
+    ];
+    for (flags, recorded, memsw_limit) in cases {
+        let mut args = vec!["run", "-d"];
+        args.extend_from_slice(flags);
+        args.extend(["busybox:local", "sleep", "100"]);
+        let id = s.ok(&args);
+        let id = id.trim();
+        let f =
+            "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.MemoryReservation}}";
+        let shown = s.ok(&["inspect", "--format", f, id]);
+        if memsw() {
+            assert_eq!(shown.trim(), recorded, "{flags:?}");
+            let dir = format!("/sys/fs/cgroup/memory/strata/{id}");
+            let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+            let limit = read("memory.memsw.limit_in_bytes");
+            match memsw_limit {
+                Some(v) => assert_eq!(limit.trim(), v, "{flags:?}"),
+                // Unlimited: the kernel's largest page-aligned value.
+                None => assert!(limit.trim().parse::<u64>().unwrap() > 1 << 60, "{limit}"),
+            }
+            if flags.contains(&"--memory-reservation") {
+                assert_eq!(read("memory.soft_limit_in_bytes").trim(), "33554432");
+            }
+        }
+        s.ok(&["rm", "-f", id]);
+    }
 }

@@ -93,6 +93,9 @@ pub struct CreateOptions {
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     pub memory: i64,
+    /// `--memory-swap`: 0 when not given, -1 unlimited.
+    pub memory_swap: i64,
+    pub memory_reservation: i64,
     pub nano_cpus: i64,
     pub cpu_shares: i64,
     pub pids_limit: Option<i64>,
@@ -137,6 +140,12 @@ fn random_u64() -> Result<u64> {
 pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRecord> {
     let image = &opts.image_config;
     let attach = attached_streams(&opts);
+    let limits = crate::memory::resolve(
+        opts.memory,
+        opts.memory_swap,
+        opts.memory_reservation,
+        crate::memory::swap_limit_supported(),
+    )?;
     let merged = MergedCommand::merge(
         image.entrypoint.as_deref().unwrap_or_default(),
         image.cmd.as_deref().unwrap_or_default(),
@@ -292,7 +301,9 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
             readonly_rootfs: opts.read_only,
             cap_add: (!opts.cap_add.is_empty()).then(|| opts.cap_add.clone()),
             cap_drop: (!opts.cap_drop.is_empty()).then(|| opts.cap_drop.clone()),
-            memory: opts.memory,
+            memory: limits.memory,
+            memory_swap: limits.swap,
+            memory_reservation: limits.reservation,
             nano_cpus: opts.nano_cpus,
             cpu_shares: opts.cpu_shares,
             pids_limit: opts.pids_limit,

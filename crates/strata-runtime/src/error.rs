@@ -56,6 +56,9 @@ pub enum RuntimeError {
         #[source]
         source: serde_json::Error,
     },
+    /// Resource flags the daemon refuses (`--memory-swap` below `--memory`, …): Docker's words.
+    #[error("{0}")]
+    InvalidResources(String),
     /// `cp - CONTAINER:DEST` where DEST is missing or not a directory; the CLI words it
     /// with the argument as the user typed it.
     #[error("destination {0:?} must be a directory")]

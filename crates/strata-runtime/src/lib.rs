@@ -21,6 +21,7 @@ pub mod error;
 pub mod exec;
 pub mod lifecycle;
 pub mod logs;
+pub mod memory;
 pub mod monitor;
 pub mod names;
 pub mod network;

@@ -265,8 +265,20 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
     }
 
     let mut resources = serde_json::Map::new();
+    let mut memory = serde_json::Map::new();
     if host.memory > 0 {
-        resources.insert("memory".into(), json!({"limit": host.memory}));
+        memory.insert("limit".into(), json!(host.memory));
+    }
+    // memsw on v1; libcgroups turns it into memory.swap.max (swap alone) on v2, where a
+    // swap limit without a memory limit is refused: unlimited is the default there anyway.
+    if host.memory > 0 && host.memory_swap != 0 {
+        memory.insert("swap".into(), json!(host.memory_swap));
+    }
+    if host.memory_reservation > 0 {
+        memory.insert("reservation".into(), json!(host.memory_reservation));
+    }
+    if !memory.is_empty() {
+        resources.insert("memory".into(), Value::Object(memory));
     }
     let mut cpu = serde_json::Map::new();
     if host.cpu_shares > 0 {

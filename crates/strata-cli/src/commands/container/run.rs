@@ -80,6 +80,12 @@ pub struct RunArgs {
     /// Memory limit
     #[arg(short, long)]
     pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
     /// Number of CPUs
     #[arg(long)]
     pub cpus: Option<f64>,
@@ -314,6 +320,27 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
             .map(parse_memory)
             .transpose()?
             .unwrap_or(0),
+        memory_swap: match args.memory_swap.as_deref() {
+            Some("-1") => -1,
+            Some(text) => parse_memory(text).map_err(|e| {
+                CliError::engine(format!(
+                    "invalid argument \"{text}\" for \"--memory-swap\" flag: {e}"
+                ))
+            })?,
+            None => 0,
+        },
+        memory_reservation: args
+            .memory_reservation
+            .as_deref()
+            .map(|text| {
+                parse_memory(text).map_err(|e| {
+                    CliError::engine(format!(
+                        "invalid argument \"{text}\" for \"--memory-reservation\" flag: {e}"
+                    ))
+                })
+            })
+            .transpose()?
+            .unwrap_or(0),
         nano_cpus: args.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
         cpu_shares: args.cpu_shares.unwrap_or(0),
         pids_limit: args.pids_limit,
@@ -323,10 +350,18 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
     })
 }
 
+/// Whether the daemon would drop the swap limit, with the warning it then returns.
+fn swap_warning(opts: &CreateOptions) -> Option<&'static str> {
+    (opts.memory > 0 && opts.memory_swap != -1 && !strata_runtime::memory::swap_limit_supported())
+        .then_some("WARNING: Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
+}
+
 pub fn create(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
     let opts = options(global, &args)?;
+    let warning = swap_warning(&opts);
     let store = open_store(global)?;
     let record = strata_runtime::create(&store, opts).map_err(engine_error)?;
+    warning.into_iter().for_each(|w| eprintln!("{w}"));
     println!("{}", record.id);
     Ok(ExitCode::SUCCESS)
 }
@@ -338,9 +373,11 @@ pub fn run(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
         ));
     }
     let opts = options(global, &args)?;
+    let warning = swap_warning(&opts);
     let streams = opts.attach_streams;
     let store = open_store(global)?;
     let record = strata_runtime::create(&store, opts).map_err(engine_error)?;
+    warning.into_iter().for_each(|w| eprintln!("{w}"));
     let id = record.id.clone();
     let mut handle = lifecycle::start(&store, &id, !args.detach).map_err(engine_error)?;
     if args.detach {
