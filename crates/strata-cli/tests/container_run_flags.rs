@@ -1,5 +1,5 @@
 //! `run` flags checked against Docker's behaviour: `-a` (attach only the named streams),
-//! `--memory-swap` and `--memory-reservation`.
+//! `--memory-swap` and `--memory-reservation`, seccomp (`--security-opt`, `--privileged`).
 
 mod common;
 
@@ -156,4 +156,97 @@ fn memory_swap_and_reservation_follow_docker() {
         }
         s.ok(&["rm", "-f", id]);
     }
+}
+
+/// `unshare -U` needs no capability, so only seccomp stops it: Docker's default profile
+/// allows unshare(2) only with CAP_SYS_ADMIN.
+const UNSHARE: &str =
+    "unshare -U true 2>/dev/null; echo unshare=$?; grep '^Seccomp:' /proc/self/status";
+
+#[test]
+fn seccomp_default_profile_unconfined_and_custom() {
+    let s = Strata::new();
+    s.import_busybox("busybox:local");
+    let run = |flags: &[&str], script: &str| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(flags);
+        args.extend(["busybox:local", "sh", "-c", script]);
+        out(&s, &args)
+    };
+    let filtered = "unshare=1\nSeccomp:\t2\n";
+    let open = "unshare=0\nSeccomp:\t0\n";
+    assert_eq!(run(&[], UNSHARE).1, filtered);
+    assert_eq!(
+        run(&["--security-opt", "seccomp=unconfined"], UNSHARE).1,
+        open
+    );
+    assert_eq!(
+        run(&["--security-opt", "seccomp:unconfined"], UNSHARE).1,
+        open
+    );
+    assert_eq!(run(&["--privileged"], UNSHARE).1, open);
+    // The capability-conditional groups: with CAP_SYS_ADMIN unshare is allowed.
+    assert_eq!(
+        run(&["--cap-add", "SYS_ADMIN"], UNSHARE).1,
+        "unshare=0\nSeccomp:\t2\n"
+    );
+
+    // A profile file in Docker's format, kept in SecurityOpt as its compacted JSON.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("profile.json");
+    std::fs::write(
+        &path,
+        r#"{
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+        }"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", path.display());
+    let id = s.ok(&[
+        "create",
+        "--security-opt",
+        &opt,
+        "busybox:local",
+        "sh",
+        "-c",
+        "mkdir /x 2>&1; unshare -U true; echo unshare=$?",
+    ]);
+    let id = id.trim();
+    let (code, stdout, _) = out(&s, &["start", "-a", id]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        "mkdir: can't create directory '/x': Operation not permitted\nunshare=0\n"
+    );
+    let shown = s.ok(&[
+        "inspect",
+        "--format",
+        "{{json .HostConfig.SecurityOpt}}",
+        id,
+    ]);
+    assert_eq!(
+        shown.trim(),
+        r#"["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"mkdir\",\"mkdirat\"],\"action\":\"SCMP_ACT_ERRNO\"}]}"]"#
+    );
+    s.ok(&["rm", id]);
+
+    // Docker's refusals, all before a container exists.
+    std::fs::write(dir.path().join("bad.json"), "{bad").unwrap();
+    let bad = format!("seccomp={}", dir.path().join("bad.json").display());
+    let cases = [
+        (
+            "seccomp=/nope",
+            "opening seccomp profile (/nope) failed: open /nope: no such file or directory",
+        ),
+        (bad.as_str(), "compacting json for seccomp profile ("),
+        ("foo", "Invalid --security-opt: \"foo\""),
+        ("foo=bar", "invalid --security-opt 2: \"foo=bar\""),
+    ];
+    for (opt, message) in cases {
+        let (code, _, err) = run(&["--security-opt", opt], "true");
+        assert_eq!(code, 125, "{opt}: {err}");
+        assert!(err.contains(message), "{opt}: {err}");
+    }
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
 }

@@ -92,6 +92,8 @@ pub struct CreateOptions {
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--security-opt`; a seccomp profile already read: `seccomp=<JSON>`.
+    pub security_opt: Vec<String>,
     pub memory: i64,
     /// `--memory-swap`: 0 when not given, -1 unlimited.
     pub memory_swap: i64,
@@ -140,6 +142,7 @@ fn random_u64() -> Result<u64> {
 pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRecord> {
     let image = &opts.image_config;
     let attach = attached_streams(&opts);
+    crate::spec::seccomp::from_security_opts(&opts.security_opt)?;
     let limits = crate::memory::resolve(
         opts.memory,
         opts.memory_swap,
@@ -301,6 +304,7 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
             readonly_rootfs: opts.read_only,
             cap_add: (!opts.cap_add.is_empty()).then(|| opts.cap_add.clone()),
             cap_drop: (!opts.cap_drop.is_empty()).then(|| opts.cap_drop.clone()),
+            security_opt: (!opts.security_opt.is_empty()).then(|| opts.security_opt.clone()),
             memory: limits.memory,
             memory_swap: limits.swap,
             memory_reservation: limits.reservation,

@@ -56,6 +56,9 @@ pub enum RuntimeError {
         #[source]
         source: serde_json::Error,
     },
+    /// A `--security-opt` (or the seccomp profile it names) the daemon would refuse.
+    #[error("{0}")]
+    InvalidSecurityOpt(String),
     /// Resource flags the daemon refuses (`--memory-swap` below `--memory`, …): Docker's words.
     #[error("{0}")]
     InvalidResources(String),

@@ -2,6 +2,8 @@
 //! from the image config and the run flags), in the shape Docker's daemon gives runc.
 
 pub mod process;
+pub mod seccomp;
+mod seccomp_default;
 pub mod user;
 
 use std::path::Path;
@@ -317,6 +319,13 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
         "cgroupsPath": cgroup_path(&record.id),
         "resources": resources,
     });
+    if let Some(filter) = seccomp::for_container(
+        host.privileged,
+        host.security_opt.as_deref().unwrap_or_default(),
+        &caps,
+    )? {
+        linux["seccomp"] = filter;
+    }
     if !host.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);
