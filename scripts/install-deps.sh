@@ -14,6 +14,7 @@ packages=(
   podman          # registry interop: push and pull with a second real client
   netavark aardvark-dns iptables  # bridge networking (strata-network drives netavark)
   iproute2 procps
+  libseccomp-dev  # the embedded runtime's seccomp filters (libcontainer's libseccomp feature)
 )
 [ "${STRATA_BENCH:-0}" = 1 ] && packages+=(hyperfine debootstrap)
 missing=()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::spec::cgroup_path;
 
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+pub(crate) const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// Whether the host uses the unified (v2) hierarchy only.
 pub fn is_unified() -> bool {

@@ -35,6 +35,14 @@ pub struct ImageRuntimeConfig {
     pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
 }
 
+/// The streams `run -a` names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AttachStreams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
 /// Everything `create`/`run` was told.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -54,7 +62,11 @@ pub struct CreateOptions {
     pub labels: BTreeMap<String, String>,
     pub tty: bool,
     pub stdin_open: bool,
+    /// Not detached: the caller attaches to the container's streams.
     pub attach: bool,
+    /// `-a`: only the streams named; None is Docker's default (stdout and stderr, and stdin
+    /// with `-i`).
+    pub attach_streams: Option<AttachStreams>,
     pub auto_remove: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<i64>,
@@ -80,7 +92,12 @@ pub struct CreateOptions {
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--security-opt`; a seccomp profile already read: `seccomp=<JSON>`.
+    pub security_opt: Vec<String>,
     pub memory: i64,
+    /// `--memory-swap`: 0 when not given, -1 unlimited.
+    pub memory_swap: i64,
+    pub memory_reservation: i64,
     pub nano_cpus: i64,
     pub cpu_shares: i64,
     pub pids_limit: Option<i64>,
@@ -89,6 +106,23 @@ pub struct CreateOptions {
     pub init: bool,
     /// `overlay` (default) or `vfs`.
     pub storage_driver: Option<String>,
+}
+
+/// Docker's `Config.Attach*`: nothing when detached, else the `-a` streams (`-i` adds
+/// stdin), else stdout and stderr.
+fn attached_streams(opts: &CreateOptions) -> AttachStreams {
+    if !opts.attach {
+        return AttachStreams::default();
+    }
+    let named = opts.attach_streams.unwrap_or(AttachStreams {
+        stdin: false,
+        stdout: true,
+        stderr: true,
+    });
+    AttachStreams {
+        stdin: named.stdin || opts.stdin_open,
+        ..named
+    }
 }
 
 pub fn random_hex(bytes: usize) -> Result<String> {
@@ -107,6 +141,14 @@ fn random_u64() -> Result<u64> {
 /// Creates the container: its record and directory. Errors leave nothing behind.
 pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRecord> {
     let image = &opts.image_config;
+    let attach = attached_streams(&opts);
+    crate::spec::seccomp::from_security_opts(&opts.security_opt)?;
+    let limits = crate::memory::resolve(
+        opts.memory,
+        opts.memory_swap,
+        opts.memory_reservation,
+        crate::memory::swap_limit_supported(),
+    )?;
     let merged = MergedCommand::merge(
         image.entrypoint.as_deref().unwrap_or_default(),
         image.cmd.as_deref().unwrap_or_default(),
@@ -230,12 +272,12 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
                 .clone()
                 .or_else(|| image.user.clone())
                 .unwrap_or_default(),
-            attach_stdin: opts.attach && opts.stdin_open,
-            attach_stdout: opts.attach,
-            attach_stderr: opts.attach,
+            attach_stdin: attach.stdin,
+            attach_stdout: attach.stdout,
+            attach_stderr: attach.stderr,
             tty: opts.tty,
             open_stdin: opts.stdin_open,
-            stdin_once: opts.stdin_open && opts.attach,
+            stdin_once: opts.stdin_open && attach.stdin,
             env: container_env(image.env.as_deref().unwrap_or_default(), &opts.env),
             cmd: merged.cmd.clone(),
             image: opts.image_ref.clone(),
@@ -262,7 +304,10 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
             readonly_rootfs: opts.read_only,
             cap_add: (!opts.cap_add.is_empty()).then(|| opts.cap_add.clone()),
             cap_drop: (!opts.cap_drop.is_empty()).then(|| opts.cap_drop.clone()),
-            memory: opts.memory,
+            security_opt: (!opts.security_opt.is_empty()).then(|| opts.security_opt.clone()),
+            memory: limits.memory,
+            memory_swap: limits.swap,
+            memory_reservation: limits.reservation,
             nano_cpus: opts.nano_cpus,
             cpu_shares: opts.cpu_shares,
             pids_limit: opts.pids_limit,

@@ -56,6 +56,16 @@ pub enum RuntimeError {
         #[source]
         source: serde_json::Error,
     },
+    /// A `--security-opt` (or the seccomp profile it names) the daemon would refuse.
+    #[error("{0}")]
+    InvalidSecurityOpt(String),
+    /// Resource flags the daemon refuses (`--memory-swap` below `--memory`, …): Docker's words.
+    #[error("{0}")]
+    InvalidResources(String),
+    /// `cp - CONTAINER:DEST` where DEST is missing or not a directory; the CLI words it
+    /// with the argument as the user typed it.
+    #[error("destination {0:?} must be a directory")]
+    CopyDestinationNotDirectory(String),
     #[error("No such volume: {0}")]
     NoSuchVolume(String),
     #[error("remove {0}: volume is in use - [{1}]")]

@@ -21,6 +21,7 @@ pub mod error;
 pub mod exec;
 pub mod lifecycle;
 pub mod logs;
+pub mod memory;
 pub mod monitor;
 pub mod names;
 pub mod network;
@@ -33,7 +34,7 @@ pub mod storage;
 pub mod store;
 pub mod volumes;
 
-pub use create::{CreateOptions, ImageRuntimeConfig, create};
+pub use create::{AttachStreams, CreateOptions, ImageRuntimeConfig, create};
 pub use error::{Result, RuntimeError};
 /// Re-exported so the CLI uses the same libc bindings for terminal and signal handling.
 pub use libc;

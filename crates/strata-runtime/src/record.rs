@@ -130,7 +130,15 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
+    /// `--security-opt`, a seccomp profile file as `seccomp=<its compacted JSON>` (Docker's).
+    #[serde(default)]
+    pub security_opt: Option<Vec<String>>,
     pub memory: i64,
+    /// Memory plus swap (-1 unlimited, 0 not set), as Docker's `HostConfig.MemorySwap`.
+    #[serde(default)]
+    pub memory_swap: i64,
+    #[serde(default)]
+    pub memory_reservation: i64,
     pub nano_cpus: i64,
     pub cpu_shares: i64,
     pub pids_limit: Option<i64>,

@@ -2,6 +2,8 @@
 //! from the image config and the run flags), in the shape Docker's daemon gives runc.
 
 pub mod process;
+pub mod seccomp;
+mod seccomp_default;
 pub mod user;
 
 use std::path::Path;
@@ -265,8 +267,20 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
     }
 
     let mut resources = serde_json::Map::new();
+    let mut memory = serde_json::Map::new();
     if host.memory > 0 {
-        resources.insert("memory".into(), json!({"limit": host.memory}));
+        memory.insert("limit".into(), json!(host.memory));
+    }
+    // memsw on v1; libcgroups turns it into memory.swap.max (swap alone) on v2, where a
+    // swap limit without a memory limit is refused: unlimited is the default there anyway.
+    if host.memory > 0 && host.memory_swap != 0 {
+        memory.insert("swap".into(), json!(host.memory_swap));
+    }
+    if host.memory_reservation > 0 {
+        memory.insert("reservation".into(), json!(host.memory_reservation));
+    }
+    if !memory.is_empty() {
+        resources.insert("memory".into(), Value::Object(memory));
     }
     let mut cpu = serde_json::Map::new();
     if host.cpu_shares > 0 {
@@ -305,6 +319,13 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
         "cgroupsPath": cgroup_path(&record.id),
         "resources": resources,
     });
+    if let Some(filter) = seccomp::for_container(
+        host.privileged,
+        host.security_opt.as_deref().unwrap_or_default(),
+        &caps,
+    )? {
+        linux["seccomp"] = filter;
+    }
     if !host.privileged {
         linux["maskedPaths"] = json!(MASKED_PATHS);
         linux["readonlyPaths"] = json!(READONLY_PATHS);

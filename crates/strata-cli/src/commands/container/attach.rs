@@ -15,6 +15,9 @@ use crate::commands::CliError;
 
 pub struct Options {
     pub stdin: bool,
+    /// Show the container's stdout / stderr (`run -a` can leave one out).
+    pub stdout: bool,
+    pub stderr: bool,
     pub tty: bool,
     pub detach_keys: Option<String>,
     pub sig_proxy: bool,
@@ -242,12 +245,12 @@ impl Session {
                 inbuf.extend_from_slice(&buf[..got]);
                 for (kind, payload) in drain_frames(&mut inbuf) {
                     match kind {
-                        proto::STDOUT => {
+                        proto::STDOUT if self.opts.stdout => {
                             let mut out = stdout.lock();
                             let _ = out.write_all(&payload);
                             let _ = out.flush();
                         }
-                        proto::STDERR => {
+                        proto::STDERR if self.opts.stderr => {
                             let mut err = stderr.lock();
                             let _ = err.write_all(&payload);
                             let _ = err.flush();

@@ -125,6 +125,8 @@ pub fn start(global: &GlobalOpts, args: StartArgs) -> Result<ExitCode, CliError>
             &store,
             &id,
             attach::Options {
+                stdout: true,
+                stderr: true,
                 stdin: args.interactive && record.config.open_stdin,
                 tty: record.config.tty,
                 detach_keys: args.detach_keys,
@@ -229,6 +231,8 @@ pub fn attach(global: &GlobalOpts, args: AttachArgs) -> Result<ExitCode, CliErro
         &store,
         &id,
         attach::Options {
+            stdout: true,
+            stderr: true,
             stdin: !args.no_stdin && record.config.open_stdin,
             tty: record.config.tty,
             detach_keys: args.detach_keys,

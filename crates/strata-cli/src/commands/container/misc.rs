@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use strata_runtime::{cgroups, copy, lifecycle};
+use strata_runtime::{RuntimeError, cgroups, copy, lifecycle};
 
 use super::{cli_error, open_store};
 use crate::cli::GlobalOpts;
@@ -89,21 +89,31 @@ pub fn cp(global: &GlobalOpts, args: CpArgs) -> Result<ExitCode, CliError> {
         (Some(_), Some(_)) => Err(CliError::new("copying between containers is not supported")),
         (None, None) => Err(CliError::new("must specify at least one container source")),
         (Some((container, path)), None) => {
-            if args.destination == "-" {
-                return Err(CliError::new(
-                    "cp to STDOUT (a tar stream) is not supported yet",
-                ));
-            }
             let id = store.resolve(&container).map_err(cli_error)?;
+            if args.destination == "-" {
+                let out = std::io::BufWriter::new(std::io::stdout().lock());
+                copy::archive_from(&store, &id, &path, args.follow_link, out).map_err(cli_error)?;
+                return Ok(ExitCode::SUCCESS);
+            }
             copy::copy_from(&store, &id, &path, &PathBuf::from(&args.destination))
                 .map_err(cli_error)?;
             Ok(ExitCode::SUCCESS)
         }
         (None, Some((container, path))) => {
             if args.source == "-" {
-                return Err(CliError::new(
-                    "cp from STDIN (a tar stream) is not supported yet",
-                ));
+                // Docker's CLI stats the destination first and reports any failure there,
+                // a missing container included, as this one message.
+                let not_dir = || {
+                    CliError::new(format!(
+                        "destination \"{}\" must be a directory",
+                        args.destination
+                    ))
+                };
+                let id = store.resolve(&container).map_err(|_| not_dir())?;
+                return match copy::extract_to(&store, &id, &path, std::io::stdin().lock()) {
+                    Err(RuntimeError::CopyDestinationNotDirectory(_)) => Err(not_dir()),
+                    other => other.map(|()| ExitCode::SUCCESS).map_err(cli_error),
+                };
             }
             let id = store.resolve(&container).map_err(cli_error)?;
             copy::copy_to(&store, &id, &PathBuf::from(&args.source), &path).map_err(cli_error)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Args};
-use strata_runtime::create::{CreateOptions, ImageRuntimeConfig};
+use strata_runtime::create::{AttachStreams, CreateOptions, ImageRuntimeConfig};
 use strata_runtime::lifecycle;
 use strata_runtime::network::ports;
 use strata_runtime::record::RestartPolicy;
@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Run container in background and print container ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long = "attach")]
+    pub attach: Vec<String>,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,
@@ -73,9 +76,18 @@ pub struct RunArgs {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout")]
     pub stop_timeout: Option<i64>,
+    /// Security Options
+    #[arg(long = "security-opt")]
+    pub security_opt: Vec<String>,
     /// Memory limit
     #[arg(short, long)]
     pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
     /// Number of CPUs
     #[arg(long)]
     pub cpus: Option<f64>,
@@ -172,6 +184,66 @@ pub fn parse_memory(text: &str) -> Result<i64, CliError> {
     Ok((value * factor) as i64)
 }
 
+/// `--security-opt` as Docker's CLI passes it on: a seccomp profile path is replaced by the
+/// file's compacted JSON, so the container keeps the profile it was created with.
+fn security_opts(opts: &[String]) -> Result<Vec<String>, CliError> {
+    let mut out = Vec::new();
+    for opt in opts {
+        let (key, value) = match opt.split_once('=').or_else(|| opt.split_once(':')) {
+            Some(kv) => kv,
+            None if opt == "no-new-privileges" => (opt.as_str(), ""),
+            None => {
+                return Err(CliError::engine(format!("Invalid --security-opt: {opt:?}")));
+            }
+        };
+        if key != "seccomp" || value == "unconfined" {
+            out.push(opt.clone());
+            continue;
+        }
+        let text = std::fs::read_to_string(value).map_err(|e| {
+            CliError::engine(format!(
+                "opening seccomp profile ({value}) failed: open {value}: {}",
+                go_io_error(&e)
+            ))
+        })?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            CliError::engine(format!(
+                "compacting json for seccomp profile ({value}) failed: {e}"
+            ))
+        })?;
+        out.push(format!("seccomp={json}"));
+    }
+    Ok(out)
+}
+
+/// An I/O error in Go's words ("no such file or directory").
+fn go_io_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    text.to_lowercase()
+}
+
+/// `-a`, case-insensitive as in Docker; None when not given.
+fn attach_streams(names: &[String]) -> Result<Option<AttachStreams>, CliError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let mut streams = AttachStreams::default();
+    for name in names {
+        match name.to_ascii_lowercase().as_str() {
+            "stdin" => streams.stdin = true,
+            "stdout" => streams.stdout = true,
+            "stderr" => streams.stderr = true,
+            _ => {
+                return Err(CliError::engine(format!(
+                    "invalid argument \"{name}\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
+                )));
+            }
+        }
+    }
+    Ok(Some(streams))
+}
+
 /// Pulls an image `run`/`create` did not find, as docker does, with its progress on standard
 /// error so the container's output stays alone on standard output.
 fn pull_missing(global: &GlobalOpts, image: &str) -> Result<(), CliError> {
@@ -253,6 +325,7 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
         tty: args.tty,
         stdin_open: args.interactive,
         attach: !args.detach,
+        attach_streams: attach_streams(&args.attach)?,
         auto_remove: args.rm,
         stop_signal: args.stop_signal.clone(),
         stop_timeout: args.stop_timeout,
@@ -272,10 +345,32 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
         read_only: args.read_only,
         cap_add: args.cap_add.clone(),
         cap_drop: args.cap_drop.clone(),
+        security_opt: security_opts(&args.security_opt)?,
         memory: args
             .memory
             .as_deref()
             .map(parse_memory)
+            .transpose()?
+            .unwrap_or(0),
+        memory_swap: match args.memory_swap.as_deref() {
+            Some("-1") => -1,
+            Some(text) => parse_memory(text).map_err(|e| {
+                CliError::engine(format!(
+                    "invalid argument \"{text}\" for \"--memory-swap\" flag: {e}"
+                ))
+            })?,
+            None => 0,
+        },
+        memory_reservation: args
+            .memory_reservation
+            .as_deref()
+            .map(|text| {
+                parse_memory(text).map_err(|e| {
+                    CliError::engine(format!(
+                        "invalid argument \"{text}\" for \"--memory-reservation\" flag: {e}"
+                    ))
+                })
+            })
             .transpose()?
             .unwrap_or(0),
         nano_cpus: args.cpus.map(|c| (c * 1e9) as i64).unwrap_or(0),
@@ -287,18 +382,34 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
     })
 }
 
+/// Whether the daemon would drop the swap limit, with the warning it then returns.
+fn swap_warning(opts: &CreateOptions) -> Option<&'static str> {
+    (opts.memory > 0 && opts.memory_swap != -1 && !strata_runtime::memory::swap_limit_supported())
+        .then_some("WARNING: Your kernel does not support swap limit capabilities or the cgroup is not mounted. Memory limited without swap.")
+}
+
 pub fn create(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
     let opts = options(global, &args)?;
+    let warning = swap_warning(&opts);
     let store = open_store(global)?;
     let record = strata_runtime::create(&store, opts).map_err(engine_error)?;
+    warning.into_iter().for_each(|w| eprintln!("{w}"));
     println!("{}", record.id);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
+    if args.detach && !args.attach.is_empty() {
+        return Err(CliError::new(
+            "conflicting options: cannot specify both --attach and --detach",
+        ));
+    }
     let opts = options(global, &args)?;
+    let warning = swap_warning(&opts);
+    let streams = opts.attach_streams;
     let store = open_store(global)?;
     let record = strata_runtime::create(&store, opts).map_err(engine_error)?;
+    warning.into_iter().for_each(|w| eprintln!("{w}"));
     let id = record.id.clone();
     let mut handle = lifecycle::start(&store, &id, !args.detach).map_err(engine_error)?;
     if args.detach {
@@ -313,6 +424,8 @@ pub fn run(global: &GlobalOpts, args: RunArgs) -> Result<ExitCode, CliError> {
         &id,
         attach::Options {
             stdin: args.interactive,
+            stdout: streams.is_none_or(|s| s.stdout),
+            stderr: streams.is_none_or(|s| s.stderr),
             tty: args.tty,
             detach_keys: args.detach_keys.clone(),
             sig_proxy: args.sig_proxy && !args.tty,

@@ -1,6 +1,10 @@
 //! `cp` between a container's filesystem and the host: container paths are resolved inside
 //! the root filesystem (symlinks cannot lead out of it), the rootfs is mounted for the copy
 //! when the container is not running, and files keep their owners and modes (`cp -a`).
+//! `-` as the host side streams a tar instead (`archive`, `extract`).
+
+mod archive;
+mod extract;
 
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
@@ -130,6 +134,57 @@ pub fn copy_to(store: &ContainerStore, id: &str, src: &Path, dest: &str) -> Resu
             )));
         }
         cp_a(src, &to)
+    })
+}
+
+/// `cp CONTAINER:SRC -`: `src` as a tar stream on `out`. Without `follow_link` a symlink
+/// as the last element is archived as the link, as Docker does.
+pub fn archive_from(
+    store: &ContainerStore,
+    id: &str,
+    src: &str,
+    follow_link: bool,
+    out: impl std::io::Write,
+) -> Result<()> {
+    let record = crate::lifecycle::load_checked(store, id)?;
+    with_rootfs(store, &record, |root| {
+        let clean = extract::clean(src);
+        let (parent, base) = clean.rsplit_once('/').unwrap_or(("", &clean));
+        let from = if follow_link || base.is_empty() {
+            scoped_join(root, &clean)?
+        } else {
+            scoped_join(root, parent)?.join(base)
+        };
+        if std::fs::symlink_metadata(&from).is_err() {
+            return Err(RuntimeError::Other(format!(
+                "Could not find the file {src} in container {}",
+                record.name.trim_start_matches('/')
+            )));
+        }
+        // `SRC/.` copies the directory's content: Docker names the entries `./…`.
+        let name = if src.ends_with("/.") || base.is_empty() {
+            "."
+        } else {
+            base
+        };
+        archive::write_tar(&from, name, out)
+    })
+}
+
+/// `cp - CONTAINER:DEST`: unpacks the tar stream `input` into the directory `dest`.
+pub fn extract_to(
+    store: &ContainerStore,
+    id: &str,
+    dest: &str,
+    input: impl std::io::Read,
+) -> Result<()> {
+    let record = crate::lifecycle::load_checked(store, id)?;
+    with_rootfs(store, &record, |root| {
+        let to = scoped_join(root, dest)?;
+        if !to.is_dir() {
+            return Err(RuntimeError::CopyDestinationNotDirectory(dest.to_string()));
+        }
+        extract::untar(root, &extract::clean(dest), input)
     })
 }
 
