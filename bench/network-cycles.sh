@@ -11,10 +11,11 @@ tar=$WORK/busybox-rootfs.tar
 R=$WORK/strata-cycles-root
 rm -rf "$R"
 "$STRATA" --root "$R" import "$tar" cycles:1 >/dev/null
-"$STRATA" --root "$R" network create cyclenet >/dev/null
+net_id=$("$STRATA" --root "$R" network create cyclenet)
 counts() {
   local veths rules netns held
-  veths=$(ip -o link show type veth | wc -l)
+  # Bridges keep one veth pair (sk…/sp…) while they exist, like docker0 stays up: not a leak.
+  veths=$(ip -o link show type veth | grep -vc ': s[kp][0-9a-f]\{12\}[@:]' || true)
   rules=$(iptables-save | grep -c 'NETAVARK-DN-\|dnat name' || true)
   netns=$(find /run/strata/netns -mindepth 1 2>/dev/null | wc -l)
   held=$(cat /run/strata/networks/*.json 2>/dev/null | grep -c ContainerId || true)
@@ -28,9 +29,10 @@ for i in $(seq "$n"); do
   "$STRATA" --root "$R" start -a "$id" >/dev/null
   "$STRATA" --root "$R" rm "$id" >/dev/null
 done
-after=$(counts)
 echo "cycles: $n in $(( $(date +%s) - start )) s"
+"$STRATA" --root "$R" network rm cyclenet >/dev/null
+after=$(counts)
 echo "before: $before"
 echo "after:  $after"
-"$STRATA" --root "$R" network rm cyclenet >/dev/null
+ip -o link show "br-$(cut -c1-12 <<<"$net_id")" >/dev/null 2>&1 && { echo "LEAK: bridge of cyclenet" >&2; exit 1; }
 [ "$before" = "$after" ] || { echo "LEAK" >&2; exit 1; }

@@ -137,6 +137,13 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     strata.ok(&["rm", "-f", "web"]);
     assert_no_leaks(&web);
     assert_eq!(strata.ok(&["network", "rm", "appnet"]), "appnet\n");
+    // The bridge (kept up between containers) and its keeper link go with the network.
+    for link in [format!("br-{}", &net[..12]), format!("sk{}", &net[..12])] {
+        assert!(
+            !std::path::Path::new("/sys/class/net").join(&link).exists(),
+            "{link} left"
+        );
+    }
     let err = strata.fails(&["network", "inspect", "appnet"]);
     assert!(err.contains("network appnet not found"), "{err}");
 }
@@ -303,6 +310,7 @@ fn a_port_held_by_another_program_is_refused_and_nothing_is_left() {
         "ip -4 addr show eth0",
     ]);
     assert!(out.contains("inet 10.201.0.77/24"), "{out}");
+    strata.ok(&["network", "rm", "small"]);
 }
 
 #[test]
@@ -635,6 +643,7 @@ fn network_inspect_and_ls_have_dockers_shape() {
     ] {
         assert_eq!(ours[0][field], theirs[0][field], "{field}");
     }
+    strata.ok(&["network", "rm", &name]);
     let header = strata.ok(&["network", "ls"]);
     let words: Vec<&str> = header
         .lines()

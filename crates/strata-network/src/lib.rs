@@ -20,6 +20,7 @@
 pub mod error;
 pub mod etc_files;
 pub mod ipam;
+pub mod keeper;
 pub mod netavark;
 pub mod netns;
 pub mod network;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::error::{IoContext, NetworkError, Result};
 use crate::network::{Endpoint, NetworkRecord};
 use crate::ports::PortMapping;
+use crate::{keeper, netns};
 
 pub const CONFIG_DIR: &str = "/run/strata/netavark";
 
@@ -134,14 +135,11 @@ pub fn available() -> bool {
     find("STRATA_NETAVARK", "netavark").is_some()
 }
 
-fn run(action: &'static str, netns: &Path, request: &SetupRequest) -> Result<Vec<u8>> {
-    let binary = find("STRATA_NETAVARK", "netavark").ok_or(NetworkError::NetavarkMissing)?;
-    let aardvark =
-        find("STRATA_AARDVARK_DNS", "aardvark-dns").ok_or(NetworkError::NetavarkMissing)?;
+/// Held while netavark runs: it does not serialize itself, and two setups at once race on
+/// the same bridge and iptables chains ("Chain already exists"). Podman holds a lock around
+/// it; so do we, host-wide, since every store shares the kernel's tables.
+fn lock() -> Result<std::fs::File> {
     std::fs::create_dir_all(CONFIG_DIR).at(CONFIG_DIR)?;
-    // netavark does not serialize itself: two setups at once race on the same bridge and
-    // iptables chains ("Chain already exists"). Podman holds a lock around it; so do we,
-    // host-wide, since every store shares the kernel's tables.
     let lock_path = Path::new(CONFIG_DIR).join("strata.lock");
     let lock = std::fs::File::options()
         .create(true)
@@ -151,6 +149,14 @@ fn run(action: &'static str, netns: &Path, request: &SetupRequest) -> Result<Vec
         .at(&lock_path)?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| NetworkError::io(&lock_path, e.into()))?;
+    Ok(lock)
+}
+
+/// Runs netavark; the caller holds `lock()`.
+fn run(action: &'static str, netns: &Path, request: &SetupRequest) -> Result<Vec<u8>> {
+    let binary = find("STRATA_NETAVARK", "netavark").ok_or(NetworkError::NetavarkMissing)?;
+    let aardvark =
+        find("STRATA_AARDVARK_DNS", "aardvark-dns").ok_or(NetworkError::NetavarkMissing)?;
     let input = serde_json::to_vec(request)
         .map_err(|e| NetworkError::Other(format!("encode netavark request: {e}")))?;
     let mut child = Command::new(&binary)
@@ -182,6 +188,7 @@ fn run(action: &'static str, netns: &Path, request: &SetupRequest) -> Result<Vec
 
 /// Configures the namespace at `netns`; returns per network what the interface got.
 pub fn setup(netns: &Path, request: &SetupRequest) -> Result<BTreeMap<String, InterfaceStatus>> {
+    let _lock = lock()?;
     let stdout = match run("setup", netns, request) {
         Ok(out) => out,
         Err(e) => {
@@ -190,6 +197,11 @@ pub fn setup(netns: &Path, request: &SetupRequest) -> Result<BTreeMap<String, In
             return Err(e);
         }
     };
+    for info in request.network_info.values() {
+        if let Some(bridge) = info.get("network_interface").and_then(Value::as_str) {
+            keeper::ensure(bridge);
+        }
+    }
     let report: BTreeMap<String, Value> = serde_json::from_slice(&stdout)
         .map_err(|e| NetworkError::Other(format!("netavark's answer: {e}")))?;
     let mut out = BTreeMap::new();
@@ -220,5 +232,52 @@ pub fn setup(netns: &Path, request: &SetupRequest) -> Result<BTreeMap<String, In
 /// Undoes `setup`: removes the veth, the rules and the container's DNS entries (and the
 /// bridge when its last container leaves).
 pub fn teardown(netns: &Path, request: &SetupRequest) -> Result<()> {
+    let _lock = lock()?;
     run("teardown", netns, request).map(|_| ())
+}
+
+/// Takes a removed network's bridge and firewall rules away: its keeper is deleted, then a
+/// throwaway namespace joins and leaves the network, which makes netavark tear the bridge
+/// and the network's rules down as for its last container.
+pub fn forget(network: &NetworkRecord) -> Result<()> {
+    let _lock = lock()?;
+    keeper::remove(&network.interface);
+    if !Path::new("/sys/class/net")
+        .join(&network.interface)
+        .exists()
+    {
+        return Ok(());
+    }
+    let Some(subnet) = network.subnet else {
+        return Ok(());
+    };
+    // The last host address: unlikely to be held, and any address of the subnet will do.
+    let ip = Ipv4Addr::from(u32::from(subnet.broadcast()) - 1);
+    let endpoint = Endpoint {
+        container_id: format!("strata-forget-{}", network.id),
+        container_name: "strata-forget".into(),
+        endpoint_id: String::new(),
+        ipv4: ip,
+        mac_address: String::new(),
+        holder_pid: 0,
+        holder_start: 0,
+    };
+    let attachment = Attachment {
+        network,
+        endpoint: &endpoint,
+        aliases: Vec::new(),
+        interface: "eth0".into(),
+    };
+    let request = SetupRequest::new(
+        &endpoint.container_id,
+        "strata-forget",
+        &[attachment],
+        &[],
+        &[],
+    )?;
+    let path = netns::path_for(&endpoint.container_id);
+    netns::create(&path)?;
+    let result = run("setup", &path, &request).and_then(|_| run("teardown", &path, &request));
+    let _ = netns::remove(&path);
+    result.map(|_| ())
 }

@@ -139,9 +139,17 @@ fn endpoint_live(e: &Endpoint) -> bool {
     procinfo::is_same_process(e.holder_pid, e.holder_start)
 }
 
-/// `network rm`, with liveness judged by the holders of addresses.
+/// `network rm`, with liveness judged by the holders of addresses; the bridge and its rules
+/// go with it.
 pub fn remove_network(root: &Path, key: &str) -> Result<NetworkRecord> {
-    Ok(NetworkStore::open(root)?.remove(key, &endpoint_live)?)
+    let record = NetworkStore::open(root)?.remove(key, &endpoint_live)?;
+    if record.is_bridge()
+        && netavark::available()
+        && let Err(e) = netavark::forget(&record)
+    {
+        tracing::warn!("removing the bridge of network {}: {e}", record.name);
+    }
+    Ok(record)
 }
 
 /// The endpoints on a network now (for `network inspect`).
