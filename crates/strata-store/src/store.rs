@@ -165,6 +165,19 @@ impl Store {
         reader: impl Read,
         expected: Option<&Digest>,
     ) -> Result<LayerMeta> {
+        let staged = self.stage_layer(parent, reader, expected)?;
+        self.commit_layer(staged)
+    }
+
+    /// The first half of [`Store::register_layer`]: unpacks, hashes and syncs the layer in
+    /// staging, invisible to readers. Several layers may be staged at once (pull does, one per
+    /// download); [`Store::commit_layer`] then makes them visible, parents first.
+    pub fn stage_layer(
+        &self,
+        parent: Option<&Digest>,
+        reader: impl Read,
+        expected: Option<&Digest>,
+    ) -> Result<StagedLayer> {
         let staging = self.staging()?;
         let diff = staging.path().join("diff");
         fs::create_dir(&diff).map_err(StoreError::io("creating layer directory", &diff))?;
@@ -186,13 +199,11 @@ impl Store {
             .take()
             .map(Digester::finish)
             .ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
-        let file = tee.copy.into_inner().map_err(|e| StoreError::Io {
+        tee.copy.into_inner().map_err(|e| StoreError::Io {
             context: "writing layer tar",
             path: tar_path.clone(),
             source: e.into_error(),
         })?;
-        file.sync_all()
-            .map_err(StoreError::io("syncing layer tar", &tar_path))?;
         if let Some(expected) = expected {
             if expected != &diff_id {
                 return Err(StoreError::DiffIdMismatch {
@@ -202,7 +213,7 @@ impl Store {
                 });
             }
         }
-        self.commit_staged_layer(staging, parent, diff_id, tar_size)
+        self.finish_staging(staging, parent, diff_id, tar_size)
     }
 
     /// Registers a layer whose uncompressed tar is already a file in this store's `tmp/`
@@ -234,27 +245,26 @@ impl Store {
             .ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
         let dest_tar = staging.path().join("layer.tar");
         fs::rename(tar_file, &dest_tar).map_err(StoreError::io("moving layer tar", tar_file))?;
-        self.commit_staged_layer(staging, parent, diff_id, tar_size)
+        let staged = self.finish_staging(staging, parent, diff_id, tar_size)?;
+        self.commit_layer(staged)
     }
 
-    /// Moves a staged layer (`diff/` and `layer.tar` in `staging`) into place under its chain ID.
-    fn commit_staged_layer(
+    /// Completes a staged layer (`diff/` and `layer.tar` in `staging`): measures it, writes
+    /// `meta.json` and makes it all durable, so that committing is only a rename.
+    fn finish_staging(
         &self,
         staging: tempfile::TempDir,
         parent: Option<&Digest>,
         diff_id: Digest,
         tar_size: u64,
-    ) -> Result<LayerMeta> {
+    ) -> Result<StagedLayer> {
         let diff = staging.path().join("diff");
         let chain_id = layer::chain_id(parent, &diff_id);
-        if self.layer_exists(&chain_id) {
-            return self.layer_meta(&chain_id);
-        }
         let size =
             layer::directory_size(&diff).map_err(StoreError::io("measuring layer", &diff))?;
         let meta = LayerMeta {
             diff_id,
-            chain_id: chain_id.clone(),
+            chain_id,
             parent: parent.cloned(),
             size,
             tar_size,
@@ -264,6 +274,24 @@ impl Store {
         fs::write(staging.path().join("meta.json"), meta_bytes)
             .map_err(StoreError::io("writing layer metadata", staging.path()))?;
         sync_filesystem(staging.path())?;
+        Ok(StagedLayer { staging, meta })
+    }
+
+    /// Moves a staged layer into place under its chain ID. Its parent must already be
+    /// registered; a layer that exists already (another process won the race) is kept as is.
+    pub fn commit_layer(&self, staged: StagedLayer) -> Result<LayerMeta> {
+        let StagedLayer { staging, meta } = staged;
+        let chain_id = meta.chain_id.clone();
+        if self.layer_exists(&chain_id) {
+            return self.layer_meta(&chain_id);
+        }
+        if let Some(parent) = &meta.parent {
+            if !self.layer_exists(parent) {
+                return Err(StoreError::InvalidArchive(format!(
+                    "layer {chain_id} committed before its parent {parent}"
+                )));
+            }
+        }
         let dest = self.layer_path(&chain_id);
         let staged = staging.keep();
         match atomic::rename_into_place(&staged, &dest) {
@@ -282,6 +310,19 @@ impl Store {
                 })
             }
         }
+    }
+}
+
+/// A layer unpacked, hashed and synced in staging; removed when dropped uncommitted.
+#[derive(Debug)]
+pub struct StagedLayer {
+    staging: tempfile::TempDir,
+    meta: LayerMeta,
+}
+
+impl StagedLayer {
+    pub fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 }
 
@@ -314,3 +355,7 @@ impl<R: Read, W: Write> Read for HashingTee<R, W> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;
