@@ -19,7 +19,8 @@ use crate::client::{Registry, Scope, status_error};
 use crate::error::{RegistryError, Result};
 use crate::manifest;
 
-/// Blobs up to this size go in one `PUT`; larger ones in `PATCH` chunks of [`CHUNK_SIZE`].
+/// Blobs up to this size go in one `PUT`; larger ones in `PATCH` chunks of [`CHUNK_SIZE`]
+/// (or what [`Registry::with_chunk_size`] set).
 pub const MONOLITHIC_MAX: u64 = 4 << 20;
 pub const CHUNK_SIZE: u64 = 64 << 20;
 pub(crate) const MAX_ATTEMPTS: u32 = 6;
@@ -273,7 +274,7 @@ impl Registry {
         let mut offset = 0u64;
         let mut failures = 0u32;
         while offset < size {
-            let len = CHUNK_SIZE.min(size - offset);
+            let len = self.chunk_size().min(size - offset);
             let start = offset;
             let result = self.send("PATCH", &scopes, |c, _| {
                 let body = match section(path, start, len, progress.clone(), size) {
@@ -296,7 +297,7 @@ impl Registry {
                     failures += 1;
                     if failures >= MAX_ATTEMPTS {
                         return Err(RegistryError::RetriesExhausted(
-                            format!("upload of {digest}"),
+                            format!("upload of blob {digest}"),
                             failures,
                         ));
                     }
@@ -332,9 +333,7 @@ impl Registry {
             .headers()
             .get(RANGE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|r| r.rsplit('-').next())
-            .and_then(|e| e.parse::<u64>().ok())
-            .map(|e| e + 1)
+            .and_then(range_end)
             .unwrap_or(0);
         let loc = resp
             .headers()
@@ -381,6 +380,17 @@ impl Registry {
         }
         Ok(tags)
     }
+}
+
+/// The offset to continue an upload from, given the registry's `Range: 0-<last byte>`.
+/// Registries answer `0-0` for an empty session as well as for one byte (distribution has no
+/// way to say "nothing"): read as 0, since a registry that does hold one byte refuses the
+/// resent chunk (416) and the push fails cleanly, where skipping a byte would not.
+fn range_end(range: &str) -> Option<u64> {
+    let range = range.trim().trim_start_matches("bytes=");
+    let (start, end) = range.split_once('-')?;
+    let (start, end) = (start.parse::<u64>().ok()?, end.parse::<u64>().ok()?);
+    Some(if start == 0 && end == 0 { 0 } else { end + 1 })
 }
 
 fn with_digest(location: &str, digest: &Digest) -> String {
@@ -430,6 +440,14 @@ impl<R: Read> Read for CountingReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_offsets_follow_the_registrys_range() {
+        assert_eq!(range_end("0-0"), Some(0), "an empty session");
+        assert_eq!(range_end("0-1048575"), Some(1 << 20));
+        assert_eq!(range_end("bytes=0-9"), Some(10));
+        assert_eq!(range_end("nonsense"), None);
+    }
 
     #[test]
     fn digest_is_appended_to_upload_locations() {

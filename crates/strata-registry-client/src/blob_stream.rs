@@ -111,7 +111,7 @@ impl<'r> BlobStream<'r> {
     }
 
     fn exhausted(&self) -> RegistryError {
-        RegistryError::RetriesExhausted(format!("blob {}", self.digest), self.failures)
+        RegistryError::RetriesExhausted(format!("download of blob {}", self.digest), self.failures)
     }
 
     /// Checks size and digest once the registry says the blob is complete.

@@ -2,6 +2,8 @@
 //! serve` on a free loopback port, a raw HTTP helper, and tiny image builders.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
