@@ -78,6 +78,12 @@ impl Registry {
             })?;
             builder = builder.add_root_certificate(cert);
         }
+        if let Some(pem) = settings.client_identity(&host)? {
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                RegistryError::Config(format!("invalid client certificate for {host}: {e}"))
+            })?;
+            builder = builder.identity(identity);
+        }
         let http = builder
             .build()
             .map_err(|e| RegistryError::Config(format!("building HTTP client: {e}")))?;
