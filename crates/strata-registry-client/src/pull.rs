@@ -146,10 +146,11 @@ pub fn pull(
     let raw_config = registry.get_blob_bytes(&repo, &m.config.digest, 32 << 20)?;
     let config: ImageConfig = serde_json::from_slice(&raw_config)
         .map_err(|e| RegistryError::BadManifest(format!("invalid image config: {e}")))?;
-    if let (Some(p), false) = (&opts.platform, from_index) {
-        if !config.os.is_empty() && (config.os != p.os || config.architecture != p.architecture) {
-            return Err(RegistryError::NoMatchingPlatform(p.to_string()));
-        }
+    if let (Some(p), false) = (&opts.platform, from_index)
+        && !config.os.is_empty()
+        && (config.os != p.os || config.architecture != p.architecture)
+    {
+        return Err(RegistryError::NoMatchingPlatform(p.to_string()));
     }
     let diff_ids = &config.rootfs.diff_ids;
     if diff_ids.len() != m.layers.len() {
@@ -269,13 +270,13 @@ fn fetch_and_stage(
     diff_id: &Digest,
     progress: &Arc<dyn PullProgress>,
 ) -> Result<StagedLayer> {
-    if layer.media_type.contains("foreign") || layer.media_type.contains("nondistributable") {
-        if !layer.urls.is_empty() {
-            return Err(RegistryError::UnsupportedMediaType(format!(
-                "{} (layers fetched from foreign URLs are not supported)",
-                layer.media_type
-            )));
-        }
+    if (layer.media_type.contains("foreign") || layer.media_type.contains("nondistributable"))
+        && !layer.urls.is_empty()
+    {
+        return Err(RegistryError::UnsupportedMediaType(format!(
+            "{} (layers fetched from foreign URLs are not supported)",
+            layer.media_type
+        )));
     }
     let id = short(&layer.digest);
     progress.layer(&id, PullStatus::Downloading);

@@ -98,11 +98,11 @@ impl Store {
                 .to_str()
                 .and_then(|n| n.split('-').next())
                 .and_then(|p| p.parse::<u32>().ok());
-            if let Some(pid) = pid {
-                if !Path::new(&format!("/proc/{pid}")).exists() {
-                    tracing::debug!(path = %entry.path().display(), "removing staging of a dead process");
-                    let _ = fs::remove_dir_all(entry.path());
-                }
+            if let Some(pid) = pid
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                tracing::debug!(path = %entry.path().display(), "removing staging of a dead process");
+                let _ = fs::remove_dir_all(entry.path());
             }
         }
     }
@@ -204,14 +204,14 @@ impl Store {
             path: tar_path.clone(),
             source: e.into_error(),
         })?;
-        if let Some(expected) = expected {
-            if expected != &diff_id {
-                return Err(StoreError::DiffIdMismatch {
-                    index: 0,
-                    expected: expected.clone(),
-                    actual: diff_id,
-                });
-            }
+        if let Some(expected) = expected
+            && expected != &diff_id
+        {
+            return Err(StoreError::DiffIdMismatch {
+                index: 0,
+                expected: expected.clone(),
+                actual: diff_id,
+            });
         }
         self.finish_staging(staging, parent, diff_id, tar_size)
     }
@@ -285,12 +285,12 @@ impl Store {
         if self.layer_exists(&chain_id) {
             return self.layer_meta(&chain_id);
         }
-        if let Some(parent) = &meta.parent {
-            if !self.layer_exists(parent) {
-                return Err(StoreError::InvalidArchive(format!(
-                    "layer {chain_id} committed before its parent {parent}"
-                )));
-            }
+        if let Some(parent) = &meta.parent
+            && !self.layer_exists(parent)
+        {
+            return Err(StoreError::InvalidArchive(format!(
+                "layer {chain_id} committed before its parent {parent}"
+            )));
         }
         let dest = self.layer_path(&chain_id);
         let staged = staging.keep();

@@ -134,13 +134,13 @@ fn body(
         if n == 0 {
             return Ok(false);
         }
-        if let Some(upload) = counts {
-            if shared.should_cut(upload, n as u64) {
-                // Half of this read goes through, then the connection dies.
-                let _ = to.write_all(&buf[..n / 2]);
-                kill(from, to);
-                return Ok(false);
-            }
+        if let Some(upload) = counts
+            && shared.should_cut(upload, n as u64)
+        {
+            // Half of this read goes through, then the connection dies.
+            let _ = to.write_all(&buf[..n / 2]);
+            kill(from, to);
+            return Ok(false);
         }
         to.write_all(&buf[..n])?;
         left = left.map(|l| l - n as u64);
@@ -154,10 +154,7 @@ fn requests_upstream(
     shared: &Shared,
     pending: &Mutex<VecDeque<String>>,
 ) {
-    loop {
-        let Ok(Some(head)) = read_head(&mut client) else {
-            break;
-        };
+    while let Ok(Some(head)) = read_head(&mut client) {
         if !head[0].is_ascii_uppercase() {
             let _ = server.write_all(&head);
             let _ = io::copy(&mut client, &mut server);
@@ -197,10 +194,7 @@ fn responses_downstream(
     shared: &Shared,
     pending: &Mutex<VecDeque<String>>,
 ) {
-    loop {
-        let Ok(Some(head)) = read_head(&mut server) else {
-            break;
-        };
+    while let Ok(Some(head)) = read_head(&mut server) {
         let request = pending
             .lock()
             .expect("pending")
