@@ -333,3 +333,34 @@ fn run_pulls_a_missing_image_with_progress_on_stderr() {
     assert!(err.contains("Status: Downloaded newer image for"), "{err}");
     assert_eq!(image_id(&a, &name), image_id(&b, &name));
 }
+
+#[test]
+fn push_platform_must_be_the_images_own() {
+    let reg = strata_registry();
+    let s = Strata::new();
+    let name = format!("{}/plat/bb:1", reg.host);
+    s.ok(&["import", busybox_tar().to_str().expect("utf8"), &name]);
+    let own = s.ok(&["inspect", "--format", "{{.Os}}/{{.Architecture}}", &name]);
+    let own = own.trim();
+    let other = if own.ends_with("/arm64") {
+        "linux/amd64"
+    } else {
+        "linux/arm64"
+    };
+
+    let err = s.fails(&["push", "--platform", other, &name]);
+    assert!(
+        err.contains(&format!(
+            "does not match the specified platform: wanted {other}, actual: {own}"
+        )) && err.contains("single platform"),
+        "{err}"
+    );
+    let tags = http(&reg.host, "GET", "/v2/plat/bb/tags/list", &[], b"");
+    assert_eq!(tags.status, 404, "nothing was pushed");
+
+    let err = s.fails(&["push", "--platform", "not a platform", &name]);
+    assert!(err.contains("not a platform"), "{err}");
+
+    let out = s.ok(&["push", "--platform", own, &name]);
+    assert!(out.contains("digest: sha256:"), "{out}");
+}

@@ -3,7 +3,7 @@
 //! resumed from the registry's `Range` after a broken connection), cross-repository mounts, tags.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,16 +11,19 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::blocking::Body;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
+
+use crate::blob_stream::BlobStream;
 use strata_reference::{Digest, Digester};
 
 use crate::client::{Registry, Scope, status_error};
 use crate::error::{RegistryError, Result};
 use crate::manifest;
 
-/// Blobs up to this size go in one `PUT`; larger ones in `PATCH` chunks of [`CHUNK_SIZE`].
+/// Blobs up to this size go in one `PUT`; larger ones in `PATCH` chunks of [`CHUNK_SIZE`]
+/// (or what [`Registry::with_chunk_size`] set).
 pub const MONOLITHIC_MAX: u64 = 4 << 20;
 pub const CHUNK_SIZE: u64 = 64 << 20;
-const MAX_ATTEMPTS: u32 = 6;
+pub(crate) const MAX_ATTEMPTS: u32 = 6;
 
 /// Receives byte counts as a transfer advances: (done, total).
 pub type ProgressFn = Arc<dyn Fn(u64, u64) + Send + Sync>;
@@ -168,102 +171,15 @@ impl Registry {
     ) -> Result<()> {
         let mut file =
             File::create(dest).map_err(RegistryError::io("creating download file", dest))?;
-        let mut digester = Digester::new(digest.algorithm());
-        let mut done: u64 = 0;
-        let mut failures = 0u32;
-        let mut buf = vec![0u8; 256 * 1024];
-        let total = size.unwrap_or(0);
-        loop {
-            let offset = done;
-            let resp = self.send("GET", &[Scope::pull(repo)], |c, base| {
-                let r = c.get(format!("{base}/v2/{repo}/blobs/{digest}"));
-                if offset > 0 {
-                    r.header(RANGE, format!("bytes={offset}-"))
-                } else {
-                    r
-                }
-            });
-            let mut resp = match resp {
-                Ok(r) => r,
-                Err(RegistryError::Http { .. }) if failures + 1 < MAX_ATTEMPTS => {
-                    failures += 1;
-                    std::thread::sleep(backoff(failures));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            match resp.status() {
-                StatusCode::PARTIAL_CONTENT if offset > 0 => {
-                    tracing::debug!(%digest, offset, "resuming download")
-                }
-                StatusCode::OK => {
-                    if offset > 0 {
-                        // The registry ignored the range: start over.
-                        tracing::debug!(%digest, "registry ignored Range, restarting download");
-                        file.set_len(0)
-                            .map_err(RegistryError::io("truncating download", dest))?;
-                        file.seek(SeekFrom::Start(0))
-                            .map_err(RegistryError::io("truncating download", dest))?;
-                        digester = Digester::new(digest.algorithm());
-                        done = 0;
-                    }
-                }
-                StatusCode::NOT_FOUND => {
-                    return Err(RegistryError::Status {
-                        status: 404,
-                        message: format!("blob unknown: blob {digest} unknown to registry"),
-                    });
-                }
-                _ => return Err(status_error(resp, &format!("fetching blob {digest}"))),
-            }
-            let cut = loop {
-                match resp.read(&mut buf) {
-                    Ok(0) => break false,
-                    Ok(n) => {
-                        file.write_all(&buf[..n])
-                            .map_err(RegistryError::io("writing download", dest))?;
-                        digester.update(&buf[..n]);
-                        done += n as u64;
-                        if size.is_some_and(|s| done > s) {
-                            return Err(RegistryError::SizeMismatch {
-                                what: format!("blob {digest}"),
-                                expected: total,
-                                actual: done,
-                            });
-                        }
-                        progress(done, total);
-                    }
-                    Err(e) => {
-                        tracing::debug!(%digest, done, error = %e, "download interrupted");
-                        break true;
-                    }
-                }
-            };
-            // A stream that ended early without an error is a cut too.
-            if cut || size.is_some_and(|s| done < s) {
-                failures += 1;
-                if failures >= MAX_ATTEMPTS {
-                    return Err(RegistryError::RetriesExhausted(
-                        format!("blob {digest}"),
-                        failures,
-                    ));
-                }
-                std::thread::sleep(backoff(failures));
-                continue;
-            }
-            break;
+        let mut stream = BlobStream::open(self, repo, digest, size, progress.clone())?;
+        if let Err(e) = std::io::copy(&mut stream, &mut file) {
+            return Err(stream
+                .error()
+                .unwrap_or_else(|| RegistryError::io("writing download", dest)(e)));
         }
+        stream.finish()?;
         file.sync_all()
-            .map_err(RegistryError::io("syncing download", dest))?;
-        let actual = digester.finish();
-        if &actual != digest {
-            return Err(RegistryError::DigestMismatch {
-                what: format!("blob {digest}"),
-                expected: digest.clone(),
-                actual,
-            });
-        }
-        Ok(())
+            .map_err(RegistryError::io("syncing download", dest))
     }
 
     /// `HEAD /v2/<repo>/blobs/<digest>`: the size when the registry has it.
@@ -358,7 +274,7 @@ impl Registry {
         let mut offset = 0u64;
         let mut failures = 0u32;
         while offset < size {
-            let len = CHUNK_SIZE.min(size - offset);
+            let len = self.chunk_size().min(size - offset);
             let start = offset;
             let result = self.send("PATCH", &scopes, |c, _| {
                 let body = match section(path, start, len, progress.clone(), size) {
@@ -381,7 +297,7 @@ impl Registry {
                     failures += 1;
                     if failures >= MAX_ATTEMPTS {
                         return Err(RegistryError::RetriesExhausted(
-                            format!("upload of {digest}"),
+                            format!("upload of blob {digest}"),
                             failures,
                         ));
                     }
@@ -417,9 +333,7 @@ impl Registry {
             .headers()
             .get(RANGE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|r| r.rsplit('-').next())
-            .and_then(|e| e.parse::<u64>().ok())
-            .map(|e| e + 1)
+            .and_then(range_end)
             .unwrap_or(0);
         let loc = resp
             .headers()
@@ -468,12 +382,23 @@ impl Registry {
     }
 }
 
+/// The offset to continue an upload from, given the registry's `Range: 0-<last byte>`.
+/// Registries answer `0-0` for an empty session as well as for one byte (distribution has no
+/// way to say "nothing"): read as 0, since a registry that does hold one byte refuses the
+/// resent chunk (416) and the push fails cleanly, where skipping a byte would not.
+fn range_end(range: &str) -> Option<u64> {
+    let range = range.trim().trim_start_matches("bytes=");
+    let (start, end) = range.split_once('-')?;
+    let (start, end) = (start.parse::<u64>().ok()?, end.parse::<u64>().ok()?);
+    Some(if start == 0 && end == 0 { 0 } else { end + 1 })
+}
+
 fn with_digest(location: &str, digest: &Digest) -> String {
     let sep = if location.contains('?') { '&' } else { '?' };
     format!("{location}{sep}digest={digest}")
 }
 
-fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     Duration::from_millis(200 * u64::from(failures.min(5)))
 }
 
@@ -515,6 +440,14 @@ impl<R: Read> Read for CountingReader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_offsets_follow_the_registrys_range() {
+        assert_eq!(range_end("0-0"), Some(0), "an empty session");
+        assert_eq!(range_end("0-1048575"), Some(1 << 20));
+        assert_eq!(range_end("bytes=0-9"), Some(10));
+        assert_eq!(range_end("nonsense"), None);
+    }
 
     #[test]
     fn digest_is_appended_to_upload_locations() {

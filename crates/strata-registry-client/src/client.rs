@@ -45,6 +45,8 @@ pub struct Registry {
     http: Client,
     credentials: Option<Credentials>,
     auth: Mutex<AuthState>,
+    /// Bytes per `PATCH` of a chunked upload: what a broken connection can cost at most.
+    chunk_size: u64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -76,6 +78,12 @@ impl Registry {
             })?;
             builder = builder.add_root_certificate(cert);
         }
+        if let Some(pem) = settings.client_identity(&host)? {
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                RegistryError::Config(format!("invalid client certificate for {host}: {e}"))
+            })?;
+            builder = builder.identity(identity);
+        }
         let http = builder
             .build()
             .map_err(|e| RegistryError::Config(format!("building HTTP client: {e}")))?;
@@ -85,6 +93,7 @@ impl Registry {
             http,
             credentials,
             auth: Mutex::new(AuthState::default()),
+            chunk_size: crate::api::CHUNK_SIZE,
         };
         match registry.ping() {
             Ok(()) => Ok(registry),
@@ -97,6 +106,16 @@ impl Registry {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Sets the size of upload chunks ([`crate::CHUNK_SIZE`] by default; at least 1 byte).
+    pub fn with_chunk_size(mut self, bytes: u64) -> Registry {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    pub(crate) fn chunk_size(&self) -> u64 {
+        self.chunk_size
     }
 
     pub fn host(&self) -> &str {

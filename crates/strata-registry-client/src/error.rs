@@ -44,7 +44,7 @@ pub enum RegistryError {
         expected: u64,
         actual: u64,
     },
-    #[error("download of {0} kept failing after {1} attempts")]
+    #[error("{0} kept failing after {1} attempts")]
     RetriesExhausted(String, u32),
     #[error("{context} ({path}): {source}")]
     Io {

@@ -1,6 +1,7 @@
 //! Where and how to reach a registry: `docker.io` → `registry-1.docker.io`, plain HTTP for
 //! loopback and registries listed as insecure, CA certificates from
-//! `/etc/docker/certs.d/HOST/*.crt`.
+//! `/etc/docker/certs.d/HOST/*.crt` and a client certificate for mutual TLS from
+//! `certs.d/HOST/NAME.cert` + `NAME.key`, as Docker reads them.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -118,6 +119,56 @@ impl HostSettings {
     }
 }
 
+impl HostSettings {
+    /// The client certificate for `host` as one PEM (certificate chain, then key), from
+    /// `certs.d/HOST/NAME.cert` and `NAME.key`. Every `.cert` needs its `.key` and the
+    /// reverse (Docker's errors); of several pairs the first by name is used.
+    pub fn client_identity(&self, host: &str) -> Result<Option<Vec<u8>>> {
+        let dir = self.certs_dir.join(host);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(None);
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        let has = |n: &str| names.iter().any(|x| x == n);
+        let mut pairs = Vec::new();
+        for name in &names {
+            if let Some(base) = name.strip_suffix(".cert") {
+                let key = format!("{base}.key");
+                if !has(&key) {
+                    return Err(RegistryError::Config(format!(
+                        "missing key {key} for client certificate {name}. CA certificates must use the extension .crt"
+                    )));
+                }
+                pairs.push((name.clone(), key));
+            } else if let Some(base) = name.strip_suffix(".key") {
+                let cert = format!("{base}.cert");
+                if !has(&cert) {
+                    return Err(RegistryError::Config(format!(
+                        "missing client certificate {cert} for key {name}"
+                    )));
+                }
+            }
+        }
+        let Some((cert, key)) = pairs.into_iter().next() else {
+            return Ok(None);
+        };
+        let mut pem = Vec::new();
+        for name in [&cert, &key] {
+            let path = dir.join(name);
+            let bytes = std::fs::read(&path)
+                .map_err(RegistryError::io("reading client certificate", &path))?;
+            pem.extend_from_slice(&bytes);
+            pem.push(b'\n');
+        }
+        tracing::debug!(%host, cert, "using a client certificate");
+        Ok(Some(pem))
+    }
+}
+
 fn trim_scheme(s: &str) -> &str {
     s.trim_start_matches("https://")
         .trim_start_matches("http://")
@@ -197,6 +248,43 @@ mod tests {
         )
         .expect("load");
         assert!(s.is_insecure("reg.example:5000"));
+    }
+
+    #[test]
+    fn client_certificates_come_in_cert_and_key_pairs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = HostSettings {
+            insecure: vec![],
+            certs_dir: dir.path().to_path_buf(),
+        };
+        assert_eq!(s.client_identity("reg:5000").expect("none"), None);
+        let host = dir.path().join("reg:5000");
+        std::fs::create_dir(&host).expect("dir");
+        std::fs::write(host.join("ca.crt"), "CA").expect("ca");
+        assert_eq!(s.client_identity("reg:5000").expect("CA only"), None);
+        std::fs::write(host.join("client.cert"), "CERT").expect("cert");
+        let err = s
+            .client_identity("reg:5000")
+            .expect_err("no key")
+            .to_string();
+        assert!(
+            err.contains("missing key client.key for client certificate client.cert"),
+            "{err}"
+        );
+        std::fs::write(host.join("client.key"), "KEY").expect("key");
+        assert_eq!(
+            s.client_identity("reg:5000").expect("pair"),
+            Some(b"CERT\nKEY\n".to_vec())
+        );
+        std::fs::write(host.join("other.key"), "KEY").expect("key");
+        let err = s
+            .client_identity("reg:5000")
+            .expect_err("no cert")
+            .to_string();
+        assert!(
+            err.contains("missing client certificate other.cert for key other.key"),
+            "{err}"
+        );
     }
 
     #[test]

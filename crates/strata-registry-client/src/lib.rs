@@ -5,6 +5,7 @@
 //! reported through [`PullProgress`] and [`PushProgress`].
 
 mod api;
+mod blob_stream;
 pub mod challenge;
 mod client;
 pub mod credentials;
@@ -17,6 +18,7 @@ pub mod push;
 mod search;
 
 pub use api::{CHUNK_SIZE, FetchedManifest, MONOLITHIC_MAX, MountResult, ProgressFn};
+pub use blob_stream::BlobStream;
 pub use client::{Registry, Scope};
 pub use credentials::{Credentials, DockerConfig};
 pub use error::{RegistryError, Result};

@@ -170,6 +170,17 @@ impl PlatformSpec {
         }
     }
 
+    /// Whether an image of this OS, architecture and variant (an image config's fields) is
+    /// of this platform, with the same normalization as index entries.
+    pub fn matches_image(&self, os: &str, architecture: &str, variant: &str) -> bool {
+        self.matches(&Platform {
+            architecture: architecture.to_owned(),
+            os: os.to_owned(),
+            os_version: String::new(),
+            variant: variant.to_owned(),
+        })
+    }
+
     fn matches(&self, p: &Platform) -> bool {
         let (arch, variant) = normalize_arch(
             &p.architecture.to_lowercase(),

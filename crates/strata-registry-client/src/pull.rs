@@ -1,17 +1,20 @@
 //! Pull into the store: resolve the manifest (an index to the wanted platform), fetch and
-//! verify the config, download the missing layers in parallel to staging files (each verified
-//! against its digest while it streams), then decompress and register them bottom-up as they
-//! arrive, create the image, tag it and record the manifest digest as a RepoDigest.
+//! verify the config, then stream the missing layers in parallel straight from the network
+//! through decompression into the store's staging (download, gunzip, hashing and unpacking
+//! overlap; no compressed copy touches the disk). Each layer is staged unseen and kept only if
+//! its blob digest and diff ID both match; staged layers are committed bottom-up, then the
+//! image is created, tagged, and the manifest digest recorded as a RepoDigest.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use strata_reference::{Digest, Reference};
-use strata_store::Store;
 use strata_store::config::ImageConfig;
+use strata_store::{StagedLayer, Store};
 
 use crate::api::ProgressFn;
+use crate::blob_stream::BlobStream;
 use crate::client::Registry;
 use crate::distribution;
 use crate::error::{RegistryError, Result};
@@ -143,10 +146,11 @@ pub fn pull(
     let raw_config = registry.get_blob_bytes(&repo, &m.config.digest, 32 << 20)?;
     let config: ImageConfig = serde_json::from_slice(&raw_config)
         .map_err(|e| RegistryError::BadManifest(format!("invalid image config: {e}")))?;
-    if let (Some(p), false) = (&opts.platform, from_index) {
-        if !config.os.is_empty() && (config.os != p.os || config.architecture != p.architecture) {
-            return Err(RegistryError::NoMatchingPlatform(p.to_string()));
-        }
+    if let (Some(p), false) = (&opts.platform, from_index)
+        && !config.os.is_empty()
+        && (config.os != p.os || config.architecture != p.architecture)
+    {
+        return Err(RegistryError::NoMatchingPlatform(p.to_string()));
     }
     let diff_ids = &config.rootfs.diff_ids;
     if diff_ids.len() != m.layers.len() {
@@ -185,28 +189,16 @@ pub fn pull(
         }
     }
 
-    let staging = tempfile::Builder::new()
-        .prefix(&format!("{}-", std::process::id()))
-        .tempdir_in(store.root().join("tmp"))
-        .map_err(RegistryError::io(
-            "creating a staging directory",
-            store.root().join("tmp"),
-        ))?;
     let queue: Mutex<VecDeque<usize>> = Mutex::new(needed.iter().copied().collect());
     let abort = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, Result<std::path::PathBuf>)>();
+    let (tx, rx) = mpsc::channel::<(usize, Result<StagedLayer>)>();
 
     let outcome: Result<()> = std::thread::scope(|scope| {
         for _ in 0..opts.parallel.max(1).min(needed.len().max(1)) {
             let tx = tx.clone();
-            let (queue, abort, layers, repo, staging, progress) = (
-                &queue,
-                &abort,
-                &m.layers,
-                &repo,
-                staging.path(),
-                progress.clone(),
-            );
+            let (queue, abort, layers, repo, progress) =
+                (&queue, &abort, &m.layers, &repo, progress.clone());
+            let (chains, diff_ids) = (&chains, diff_ids);
             scope.spawn(move || {
                 loop {
                     if abort.load(Ordering::Relaxed) {
@@ -214,11 +206,14 @@ pub fn pull(
                     }
                     let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                     let Some(i) = next else { break };
-                    let result = download_one(
+                    let parent = if i == 0 { None } else { Some(&chains[i - 1]) };
+                    let result = fetch_and_stage(
+                        store,
                         registry,
                         repo,
                         &layers[i],
-                        staging.join(format!("layer-{i}")),
+                        parent,
+                        &diff_ids[i],
                         &progress,
                     );
                     if tx.send((i, result)).is_err() {
@@ -228,11 +223,10 @@ pub fn pull(
             });
         }
         drop(tx);
-        let result = register_in_order(
+        let result = commit_in_order(
             store,
             &needed,
             &m.layers,
-            diff_ids,
             &chains,
             &full_repo,
             &rx,
@@ -264,44 +258,63 @@ pub fn pull(
     })
 }
 
-fn download_one(
+/// Streams one layer blob from the registry through decompression into the store's staging.
+/// The blob's digest and size are verified at its end and the diff ID by the store; a layer
+/// failing either is dropped with its staging directory.
+fn fetch_and_stage(
+    store: &Store,
     registry: &Registry,
     repo: &str,
     layer: &Descriptor,
-    dest: std::path::PathBuf,
+    parent: Option<&Digest>,
+    diff_id: &Digest,
     progress: &Arc<dyn PullProgress>,
-) -> Result<std::path::PathBuf> {
-    if layer.media_type.contains("foreign") || layer.media_type.contains("nondistributable") {
-        if !layer.urls.is_empty() {
-            return Err(RegistryError::UnsupportedMediaType(format!(
-                "{} (layers fetched from foreign URLs are not supported)",
-                layer.media_type
-            )));
-        }
+) -> Result<StagedLayer> {
+    if (layer.media_type.contains("foreign") || layer.media_type.contains("nondistributable"))
+        && !layer.urls.is_empty()
+    {
+        return Err(RegistryError::UnsupportedMediaType(format!(
+            "{} (layers fetched from foreign URLs are not supported)",
+            layer.media_type
+        )));
     }
     let id = short(&layer.digest);
     progress.layer(&id, PullStatus::Downloading);
     let (p, pid) = (progress.clone(), id.clone());
     let report: ProgressFn = Arc::new(move |done, total| p.bytes(&pid, done, total));
-    let result = registry.download_blob(repo, &layer.digest, Some(layer.size), &dest, &report);
-    result?;
+    let mut stream = BlobStream::open(registry, repo, &layer.digest, Some(layer.size), report)?;
+    let staged = match strata_store::compress::decompressed(&mut stream) {
+        Ok((reader, _)) => store.stage_layer(parent, reader, Some(diff_id)),
+        Err(e) => Err(strata_store::StoreError::Io {
+            context: "decompressing layer",
+            path: layer.digest.to_string().into(),
+            source: e,
+        }),
+    };
+    // A broken or forged blob explains a failed unpack better than the unpack's own error
+    // (a corrupt gzip trailer, say), so the blob is read to its end and checked first.
+    let staged = match staged {
+        Ok(s) => s,
+        Err(e) => return Err(stream.finish().err().unwrap_or_else(|| e.into())),
+    };
     progress.layer(&id, PullStatus::VerifyingChecksum);
+    stream.finish()?;
     progress.layer(&id, PullStatus::DownloadComplete);
-    Ok(dest)
+    progress.layer(&id, PullStatus::Extracting);
+    Ok(staged)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn register_in_order(
+/// Makes staged layers visible bottom-up, as they become ready.
+fn commit_in_order(
     store: &Store,
     needed: &[usize],
     layers: &[Descriptor],
-    diff_ids: &[Digest],
     chains: &[Digest],
     full_repo: &str,
-    rx: &mpsc::Receiver<(usize, Result<std::path::PathBuf>)>,
+    rx: &mpsc::Receiver<(usize, Result<StagedLayer>)>,
     progress: &dyn PullProgress,
 ) -> Result<()> {
-    let mut ready: HashMap<usize, std::path::PathBuf> = HashMap::new();
+    let mut ready: HashMap<usize, StagedLayer> = HashMap::new();
     for &i in needed {
         while !ready.contains_key(&i) {
             let (j, result) = rx
@@ -309,24 +322,17 @@ fn register_in_order(
                 .map_err(|_| RegistryError::Config("layer download workers stopped".into()))?;
             ready.insert(j, result?);
         }
-        let path = ready
+        let staged = ready
             .remove(&i)
-            .ok_or_else(|| RegistryError::Config("layer download lost".into()))?;
-        let id = short(&layers[i].digest);
-        progress.layer(&id, PullStatus::Extracting);
-        let file = std::fs::File::open(&path)
-            .map_err(RegistryError::io("opening downloaded layer", &path))?;
-        let (reader, _) = strata_store::compress::decompressed(file)
-            .map_err(RegistryError::io("decompressing layer", &path))?;
-        let parent = if i == 0 { None } else { Some(&chains[i - 1]) };
-        let meta = store.register_layer(parent, reader, Some(&diff_ids[i]))?;
-        let _ = std::fs::remove_file(&path);
-        if meta.chain_id != chains[i] {
+            .ok_or_else(|| RegistryError::Config("staged layer lost".into()))?;
+        if staged.meta().chain_id != chains[i] {
             return Err(RegistryError::BadManifest(format!(
-                "layer {i} registered as {} instead of {}",
-                meta.chain_id, chains[i]
+                "layer {i} staged as {} instead of {}",
+                staged.meta().chain_id,
+                chains[i]
             )));
         }
+        store.commit_layer(staged)?;
         let _ = distribution::record(
             store,
             &chains[i],
@@ -335,7 +341,7 @@ fn register_in_order(
             layers[i].size,
             Some(full_repo),
         );
-        progress.layer(&id, PullStatus::PullComplete);
+        progress.layer(&short(&layers[i].digest), PullStatus::PullComplete);
     }
     Ok(())
 }

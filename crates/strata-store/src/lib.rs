@@ -28,4 +28,4 @@ pub use error::{Result, StoreError};
 pub use images::{Image, ImageRecord};
 pub use import::ImportOptions;
 pub use lock::StoreLock;
-pub use store::Store;
+pub use store::{StagedLayer, Store};

@@ -98,11 +98,11 @@ impl Store {
                 .to_str()
                 .and_then(|n| n.split('-').next())
                 .and_then(|p| p.parse::<u32>().ok());
-            if let Some(pid) = pid {
-                if !Path::new(&format!("/proc/{pid}")).exists() {
-                    tracing::debug!(path = %entry.path().display(), "removing staging of a dead process");
-                    let _ = fs::remove_dir_all(entry.path());
-                }
+            if let Some(pid) = pid
+                && !Path::new(&format!("/proc/{pid}")).exists()
+            {
+                tracing::debug!(path = %entry.path().display(), "removing staging of a dead process");
+                let _ = fs::remove_dir_all(entry.path());
             }
         }
     }
@@ -165,6 +165,19 @@ impl Store {
         reader: impl Read,
         expected: Option<&Digest>,
     ) -> Result<LayerMeta> {
+        let staged = self.stage_layer(parent, reader, expected)?;
+        self.commit_layer(staged)
+    }
+
+    /// The first half of [`Store::register_layer`]: unpacks, hashes and syncs the layer in
+    /// staging, invisible to readers. Several layers may be staged at once (pull does, one per
+    /// download); [`Store::commit_layer`] then makes them visible, parents first.
+    pub fn stage_layer(
+        &self,
+        parent: Option<&Digest>,
+        reader: impl Read,
+        expected: Option<&Digest>,
+    ) -> Result<StagedLayer> {
         let staging = self.staging()?;
         let diff = staging.path().join("diff");
         fs::create_dir(&diff).map_err(StoreError::io("creating layer directory", &diff))?;
@@ -186,23 +199,21 @@ impl Store {
             .take()
             .map(Digester::finish)
             .ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
-        let file = tee.copy.into_inner().map_err(|e| StoreError::Io {
+        tee.copy.into_inner().map_err(|e| StoreError::Io {
             context: "writing layer tar",
             path: tar_path.clone(),
             source: e.into_error(),
         })?;
-        file.sync_all()
-            .map_err(StoreError::io("syncing layer tar", &tar_path))?;
-        if let Some(expected) = expected {
-            if expected != &diff_id {
-                return Err(StoreError::DiffIdMismatch {
-                    index: 0,
-                    expected: expected.clone(),
-                    actual: diff_id,
-                });
-            }
+        if let Some(expected) = expected
+            && expected != &diff_id
+        {
+            return Err(StoreError::DiffIdMismatch {
+                index: 0,
+                expected: expected.clone(),
+                actual: diff_id,
+            });
         }
-        self.commit_staged_layer(staging, parent, diff_id, tar_size)
+        self.finish_staging(staging, parent, diff_id, tar_size)
     }
 
     /// Registers a layer whose uncompressed tar is already a file in this store's `tmp/`
@@ -234,7 +245,8 @@ impl Store {
             .ok_or_else(|| StoreError::InvalidArchive("layer digest lost".into()))?;
         let dest_tar = staging.path().join("layer.tar");
         fs::rename(tar_file, &dest_tar).map_err(StoreError::io("moving layer tar", tar_file))?;
-        self.commit_staged_layer(staging, parent, diff_id, tar_size)
+        let staged = self.finish_staging(staging, parent, diff_id, tar_size)?;
+        self.commit_layer(staged)
     }
 
     /// Registers a layer from an overlay-format tree that the caller staged in this store's
@@ -264,27 +276,26 @@ impl Store {
         }
         let dest_tar = staging.path().join("layer.tar");
         fs::rename(tar_file, &dest_tar).map_err(StoreError::io("moving layer tar", tar_file))?;
-        self.commit_staged_layer(staging, parent, diff_id, tar_size)
+        let staged = self.finish_staging(staging, parent, diff_id, tar_size)?;
+        self.commit_layer(staged)
     }
 
-    /// Moves a staged layer (`diff/` and `layer.tar` in `staging`) into place under its chain ID.
-    fn commit_staged_layer(
+    /// Completes a staged layer (`diff/` and `layer.tar` in `staging`): measures it, writes
+    /// `meta.json` and makes it all durable, so that committing is only a rename.
+    fn finish_staging(
         &self,
         staging: tempfile::TempDir,
         parent: Option<&Digest>,
         diff_id: Digest,
         tar_size: u64,
-    ) -> Result<LayerMeta> {
+    ) -> Result<StagedLayer> {
         let diff = staging.path().join("diff");
         let chain_id = layer::chain_id(parent, &diff_id);
-        if self.layer_exists(&chain_id) {
-            return self.layer_meta(&chain_id);
-        }
         let size =
             layer::directory_size(&diff).map_err(StoreError::io("measuring layer", &diff))?;
         let meta = LayerMeta {
             diff_id,
-            chain_id: chain_id.clone(),
+            chain_id,
             parent: parent.cloned(),
             size,
             tar_size,
@@ -294,6 +305,24 @@ impl Store {
         fs::write(staging.path().join("meta.json"), meta_bytes)
             .map_err(StoreError::io("writing layer metadata", staging.path()))?;
         sync_filesystem(staging.path())?;
+        Ok(StagedLayer { staging, meta })
+    }
+
+    /// Moves a staged layer into place under its chain ID. Its parent must already be
+    /// registered; a layer that exists already (another process won the race) is kept as is.
+    pub fn commit_layer(&self, staged: StagedLayer) -> Result<LayerMeta> {
+        let StagedLayer { staging, meta } = staged;
+        let chain_id = meta.chain_id.clone();
+        if self.layer_exists(&chain_id) {
+            return self.layer_meta(&chain_id);
+        }
+        if let Some(parent) = &meta.parent
+            && !self.layer_exists(parent)
+        {
+            return Err(StoreError::InvalidArchive(format!(
+                "layer {chain_id} committed before its parent {parent}"
+            )));
+        }
         let dest = self.layer_path(&chain_id);
         let staged = staging.keep();
         match atomic::rename_into_place(&staged, &dest) {
@@ -312,6 +341,19 @@ impl Store {
                 })
             }
         }
+    }
+}
+
+/// A layer unpacked, hashed and synced in staging; removed when dropped uncommitted.
+#[derive(Debug)]
+pub struct StagedLayer {
+    staging: tempfile::TempDir,
+    meta: LayerMeta,
+}
+
+impl StagedLayer {
+    pub fn meta(&self) -> &LayerMeta {
+        &self.meta
     }
 }
 
@@ -346,43 +388,5 @@ impl<R: Read, W: Write> Read for HashingTee<R, W> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use sha2::Digest as _;
-
-    /// A staged tree and the tar made from it register as the same layer as the tar alone.
-    #[test]
-    fn a_staged_tree_is_moved_into_the_layer() {
-        let root = tempfile::tempdir().expect("root");
-        let store = Store::open(root.path()).expect("store");
-        let tree = store.staging().expect("staging").keep();
-        fs::create_dir(tree.join("app")).expect("dir");
-        fs::write(tree.join("app/file"), b"content").expect("file");
-        let tar_path = store.tmp_dir().join("tree.tar");
-        let file = fs::File::create(&tar_path).expect("tar");
-        crate::layer::pack::tar_upper_dir(&tree, &[], file).expect("pack");
-        let bytes = fs::read(&tar_path).expect("read tar");
-        let diff_id: Digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes)))
-            .parse()
-            .expect("digest");
-        let meta = store
-            .register_layer_tree(None, &tree, &tar_path, diff_id.clone(), bytes.len() as u64)
-            .expect("register");
-        assert_eq!(meta.diff_id, diff_id);
-        let layer = store.layer_path(&meta.chain_id);
-        assert_eq!(
-            fs::read(layer.join("diff/app/file")).expect("moved"),
-            b"content"
-        );
-        assert_eq!(fs::read(layer.join("layer.tar")).expect("tar kept"), bytes);
-        assert!(!tree.exists(), "the tree was moved, not copied");
-        let outside = tempfile::tempdir().expect("outside");
-        let err = store
-            .register_layer_tree(None, outside.path(), &tar_path, diff_id, 0)
-            .expect_err("not staged here");
-        assert!(
-            err.to_string().contains("is not staged in this store"),
-            "{err}"
-        );
-    }
-}
+#[path = "store_tests.rs"]
+mod tests;

@@ -2,6 +2,8 @@
 //! serve` on a free loopback port, a raw HTTP helper, and tiny image builders.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -45,6 +47,12 @@ fn wait_listening(host: &str, child: &mut Child) {
 
 /// The CNCF registry, optionally with htpasswd users `(user, password)`.
 pub fn cncf_registry(users: &[(&str, &str)]) -> RunningRegistry {
+    cncf_registry_with(users, "")
+}
+
+/// The CNCF registry with extra lines under its `http:` section (indented two spaces), e.g.
+/// a `tls:` block.
+pub fn cncf_registry_with(users: &[(&str, &str)], http_extra: &str) -> RunningRegistry {
     let dir = tempfile::tempdir().expect("tmp");
     let port = free_port();
     let host = format!("127.0.0.1:{port}");
@@ -68,7 +76,7 @@ pub fn cncf_registry(users: &[(&str, &str)]) -> RunningRegistry {
         );
     }
     let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{auth}",
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{http_extra}{auth}",
         dir.path().join("data").display()
     );
     let config_path = dir.path().join("config.yml");

@@ -54,6 +54,10 @@ pub struct PushArgs {
     /// Skip image signing (accepted for compatibility)
     #[arg(long = "disable-content-trust", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub disable_content_trust: bool,
+    /// Push the image only if it is of this platform ('os/arch[/variant]'); local images hold
+    /// one platform each
+    #[arg(long)]
+    pub platform: Option<String>,
     /// NAME[:TAG]
     pub name: String,
 }

@@ -4,8 +4,9 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use strata_reference::Reference;
-use strata_registry_client::{LayerCompression, PushOptions, RegistryError};
+use strata_reference::{Digest, Reference};
+use strata_registry_client::{LayerCompression, PlatformSpec, PushOptions, RegistryError};
+use strata_store::Store;
 
 use super::progress::LayerDisplay;
 use super::{PushArgs, connect, parse_reference};
@@ -63,6 +64,12 @@ pub fn push(global: &GlobalOpts, args: PushArgs) -> Result<ExitCode, CliError> {
         })?;
         images.push(id);
     }
+    if let Some(wanted) = args.platform.as_deref().filter(|p| !p.is_empty()) {
+        let wanted = PlatformSpec::parse(wanted).map_err(CliError::new)?;
+        for (target, id) in targets.iter().zip(&images) {
+            check_platform(&store, id, target, &wanted)?;
+        }
+    }
     let registry = connect(global, reference.domain())?;
     if !args.quiet {
         println!("The push refers to repository [{}]", reference.name());
@@ -97,4 +104,27 @@ fn push_error(e: RegistryError, target: &Reference) -> CliError {
         )),
         other => CliError::new(other),
     }
+}
+
+/// Docker 28's `push --platform` picks one platform of a multi-platform image. Strata's local
+/// images are single-platform, so the flag can only confirm the image's own platform; anything
+/// else fails before connecting, in the words Docker uses for a platform mismatch.
+fn check_platform(
+    store: &Store,
+    id: &Digest,
+    target: &Reference,
+    wanted: &PlatformSpec,
+) -> Result<(), CliError> {
+    let config = store.image(id).map_err(CliError::new)?.config;
+    if wanted.matches_image(&config.os, &config.architecture, &config.variant) {
+        return Ok(());
+    }
+    let mut actual = format!("{}/{}", config.os, config.architecture);
+    if !config.variant.is_empty() {
+        actual = format!("{actual}/{}", config.variant);
+    }
+    Err(CliError::new(format!(
+        "image with reference {} was found but does not match the specified platform: wanted {wanted}, actual: {actual} (local images hold a single platform, so --platform can only name the image's own)",
+        target.familiar_string()
+    )))
 }
