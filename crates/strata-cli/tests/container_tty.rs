@@ -60,9 +60,11 @@ fn detach_and_reattach_under_tmux() {
         "echo hi-$((40+2)); stty size",
         "Enter",
     ]);
-    let screen = wait_for_screen(&session, "hi-42");
+    wait_for_screen(&session, "hi-42");
+    // stty's answer comes a moment after the echo: wait for it, not just for the echo.
+    let screen = wait_for_screen(&session, "\n30 100");
     assert!(
-        screen.contains("30 100"),
+        screen.contains("hi-42"),
         "the pty has the window's size:\n{screen}"
     );
     // Ctrl-P Ctrl-Q: the client leaves, the shell keeps running.
