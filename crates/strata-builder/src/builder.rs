@@ -14,6 +14,7 @@ use crate::cache::{Cache, StepInputs};
 use crate::context::BuildContext;
 use crate::error::{BuildError, Result};
 use crate::image::{self, StepCommit};
+use crate::parallel;
 use crate::{BuildOptions, Event, ImagePuller, Progress};
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -209,30 +210,7 @@ pub fn build(
         args.add_meta(&def.name, default);
         b.consumed_args.insert(def.name.clone());
     }
-    let mut last = None;
-    for (index, stage) in stages.stages.iter().enumerate() {
-        let mut st = b.begin_stage(index, stage, &args, &mut step, total)?;
-        for cmd in &stage.commands {
-            step += 1;
-            b.progress.event(Event::Step {
-                index: step,
-                total,
-                text: &cmd.original,
-            });
-            st.step_text = cmd.original.clone();
-            b.dispatch(&mut st, cmd)
-                .map_err(|e| e.at_line(cmd.start_line))?;
-        }
-        for name in st.args.declared_names() {
-            b.consumed_args.insert(name.to_string());
-        }
-        let id = st.image.as_ref().map(|i| i.id.clone());
-        b.stages_done.insert(index.to_string(), id.clone());
-        if let Some(n) = &st.name {
-            b.stages_done.insert(n.clone(), id.clone());
-        }
-        last = Some(st);
-    }
+    let last = build_stages(&mut b, &stages.stages, &args, step, total)?;
     let Some(st) = last else {
         return Err(BuildError::Other(
             "No build stage in current context".into(),
@@ -257,7 +235,178 @@ pub fn build(
     Ok(img.id.clone())
 }
 
+/// The parts of a builder another thread needs to build a stage on its own.
+struct StageWorker<'a> {
+    store: &'a Store,
+    context: &'a BuildContext,
+    opts: &'a BuildOptions,
+    escape: char,
+    cache: Cache,
+    created: String,
+    stages_done: BTreeMap<String, Option<Digest>>,
+    stage_names: Vec<Option<String>>,
+    cache_from: Vec<Image>,
+}
+
+/// A stage that has run: its result, the args it used, and its events if they were kept.
+type Finished = (
+    Result<StageState>,
+    BTreeSet<String>,
+    Option<parallel::Buffer>,
+);
+
+impl StageWorker<'_> {
+    /// Builds one stage with its events kept in a buffer and no registry: the plan runs the
+    /// stages that may pull on the main thread.
+    fn build(
+        self,
+        stage: &Stage,
+        index: usize,
+        args: &BuildArgs,
+        first_step: usize,
+        total: usize,
+    ) -> Finished {
+        let mut buffer = parallel::Buffer::default();
+        let mut no_pull = crate::NoPull;
+        let mut b = Builder {
+            store: self.store,
+            context: self.context,
+            opts: self.opts,
+            progress: &mut buffer,
+            puller: &mut no_pull,
+            escape: self.escape,
+            cache: self.cache,
+            created: self.created,
+            stages_done: self.stages_done,
+            consumed_args: BTreeSet::new(),
+            stage_names: self.stage_names,
+            pending_removal: None,
+            cache_from: self.cache_from,
+        };
+        let result = b.build_stage(index, stage, args, first_step, total);
+        let consumed = std::mem::take(&mut b.consumed_args);
+        drop(b);
+        (result, consumed, Some(buffer))
+    }
+}
+
+/// Builds every stage, independent ones at the same time (see `parallel`), printing in stage
+/// order; returns the last stage.
+fn build_stages(
+    b: &mut Builder<'_>,
+    stages: &[Stage],
+    args: &BuildArgs,
+    meta_steps: usize,
+    total: usize,
+) -> Result<Option<StageState>> {
+    let deps = parallel::dependencies(stages, b.store, b.opts.pull);
+    let firsts = parallel::first_steps(meta_steps, stages);
+    let mut finished: BTreeMap<usize, Finished> = BTreeMap::new();
+    let mut next_print = 0;
+    let mut last = None;
+    for round in parallel::rounds(&deps) {
+        // The round's first stage streams live when every earlier stage has been printed.
+        let live = round.first().copied().filter(|i| *i == next_print);
+        let workers: Vec<(usize, StageWorker<'_>)> = round
+            .iter()
+            .copied()
+            .filter(|i| Some(*i) != live)
+            .map(|i| {
+                let worker = StageWorker {
+                    store: b.store,
+                    context: b.context,
+                    opts: b.opts,
+                    escape: b.escape,
+                    cache: b.cache.clone(),
+                    created: b.created.clone(),
+                    stages_done: b.stages_done.clone(),
+                    stage_names: b.stage_names.clone(),
+                    cache_from: b.cache_from.clone(),
+                };
+                (i, worker)
+            })
+            .collect();
+        let results: Vec<(usize, Finished)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .into_iter()
+                .map(|(i, worker)| {
+                    let (first, stage) = (firsts[i], &stages[i]);
+                    scope.spawn(move || (i, worker.build(stage, i, args, first, total)))
+                })
+                .collect();
+            let mut out = Vec::new();
+            if let Some(i) = live {
+                let result = b.build_stage(i, &stages[i], args, firsts[i], total);
+                out.push((i, (result, std::mem::take(&mut b.consumed_args), None)));
+            }
+            for h in handles {
+                if let Ok(done) = h.join() {
+                    out.push(done);
+                }
+            }
+            out
+        });
+        if results.len() != round.len() {
+            return Err(BuildError::Other("a stage's build thread panicked".into()));
+        }
+        for (i, (result, consumed, buffer)) in results {
+            if let Ok(st) = &result {
+                let id = st.image.as_ref().map(|img| img.id.clone());
+                b.stages_done
+                    .extend(parallel::done_entries(i, st.name.as_ref(), id));
+                b.consumed_args
+                    .extend(st.args.declared_names().map(str::to_string));
+            }
+            b.consumed_args.extend(consumed);
+            finished.insert(i, (result, BTreeSet::new(), buffer));
+        }
+        // Print what can be printed in order; the first failure in stage order ends the build.
+        let failed = finished.iter().find(|(_, f)| f.0.is_err()).map(|(i, _)| *i);
+        while let Some((result, _, buffer)) = finished.remove(&next_print) {
+            if let Some(buffer) = &buffer {
+                buffer.replay(b.progress);
+            }
+            next_print += 1;
+            last = Some(result?);
+        }
+        if let Some(i) = failed
+            && let Some((result, _, buffer)) = finished.remove(&i)
+        {
+            if let Some(buffer) = &buffer {
+                buffer.replay(b.progress);
+            }
+            result?;
+        }
+    }
+    Ok(last)
+}
+
 impl Builder<'_> {
+    /// One stage: FROM, then each command as a step.
+    fn build_stage(
+        &mut self,
+        index: usize,
+        stage: &Stage,
+        args: &BuildArgs,
+        first_step: usize,
+        total: usize,
+    ) -> Result<StageState> {
+        let mut step = first_step;
+        let mut st = self.begin_stage(index, stage, args, &mut step, total)?;
+        for cmd in &stage.commands {
+            step += 1;
+            self.progress.event(Event::Step {
+                index: step,
+                total,
+                text: &cmd.original,
+            });
+            st.step_text = cmd.original.clone();
+            self.dispatch(&mut st, cmd)
+                .map_err(|e| e.at_line(cmd.start_line))?;
+        }
+        Ok(st)
+    }
+
     /// FROM: the base image (or an earlier stage, or scratch), its config, ONBUILD triggers.
     fn begin_stage(
         &mut self,

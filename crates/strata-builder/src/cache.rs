@@ -90,6 +90,7 @@ fn short(id: &str) -> &str {
     }
 }
 
+#[derive(Clone)]
 pub struct Cache {
     dir: PathBuf,
     store: Store,

@@ -33,6 +33,7 @@ mod dispatch;
 mod error;
 mod gofmt;
 mod image;
+mod parallel;
 mod pull;
 mod remote;
 mod run;
