@@ -6,27 +6,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Strata;
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().expect("tmux runs");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for_screen(session: &str, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let screen = tmux(&["capture-pane", "-p", "-t", session]);
-        if screen.contains(needle) {
-            return screen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{needle:?} never appeared on:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::{Strata, tmux, wait_for_screen};
 
 #[test]
 fn detach_and_reattach_under_tmux() {

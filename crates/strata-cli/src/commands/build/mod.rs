@@ -2,6 +2,7 @@
 //! file, or `-` for a tar or a Dockerfile on stdin), the classic output, tags and
 //! `--iidfile`. The work is done by strata-builder.
 
+mod live;
 mod output;
 
 use std::collections::BTreeMap;
@@ -235,16 +236,25 @@ pub fn run(global: &GlobalOpts, args: BuildArgs) -> Result<ExitCode, CliError> {
         pull: args.pull,
     };
     let quiet = args.quiet || args.progress == "quiet";
-    let mut progress = output::ClassicOutput {
+    let mut classic = output::ClassicOutput {
         quiet,
         plain: args.progress == "plain",
+    };
+    let mut live = live::wanted(&args.progress, quiet).then(live::LiveOutput::new);
+    let progress: &mut dyn strata_builder::Progress = match live.as_mut() {
+        Some(l) => l,
+        None => &mut classic,
     };
     let mut puller = Puller {
         global,
         store: &store,
         quiet,
     };
-    let id = match strata_builder::build(&store, &context, &opts, &mut progress, &mut puller) {
+    let built = strata_builder::build(&store, &context, &opts, progress, &mut puller);
+    if let (Some(l), Ok(_)) = (live.as_mut(), &built) {
+        l.close();
+    }
+    let id = match built {
         Ok(id) => id,
         Err(e) => return Ok(report_failure(&e, &opts.dockerfile)),
     };
