@@ -527,3 +527,49 @@ fn docker_login_push_pull_with_token_and_basic_auth() {
     }
     docker(&["rmi", &format!("{local}:v1")]);
 }
+
+/// The Python `oras` client (oras-py, from PyPI): pushes files as an OCI artifact, then one
+/// with a `subject` (the referrers API), and pulls them back.
+#[test]
+fn oras_python_client_pushes_and_pulls_artifacts() {
+    let has_oras = Command::new("python3")
+        .args(["-c", "import oras.client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_oras {
+        println!("skipping: the Python oras client is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let strata = Strata::new();
+    let reg = Registry::start(&strata, &[]);
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("notes.txt"), "artifact content\n").unwrap();
+    std::fs::write(work.path().join("sig.txt"), "a signature\n").unwrap();
+    let script = r#"
+import os, sys, urllib.request, oras.client, oras.oci
+addr, work = sys.argv[1], sys.argv[2]
+os.chdir(work)
+client = oras.client.OrasClient(hostname=addr, insecure=True)
+target = f"{addr}/team/notes:v1"
+pushed = client.push(target=target, files=["notes.txt"])
+digest = pushed.headers["Docker-Content-Digest"]
+req = urllib.request.Request(f"http://{addr}/v2/team/notes/manifests/{digest}",
+    headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+raw = urllib.request.urlopen(req).read()
+subject = oras.oci.Subject(mediaType="application/vnd.oci.image.manifest.v1+json",
+    digest=digest, size=len(raw))
+client.push(target=f"{addr}/team/notes:sig", files=["sig.txt"], subject=subject)
+pulled = client.pull(target=target, outdir="out")
+print(open(pulled[0]).read(), end="")
+"#;
+    let out =
+        run(Command::new("python3").args(["-c", script, &reg.addr, work.path().to_str().unwrap()]));
+    assert_eq!(out, "artifact content\n");
+    // The artifact is an OCI manifest whose one layer holds the file; the signature refers to it.
+    let layers = served_layers(&reg.addr, "team/notes", "v1");
+    assert_eq!(layers.len(), 1);
+    let subject = served_digest(&reg.addr, "team/notes", "v1");
+    let referrers = http_get(&reg.addr, &format!("/v2/team/notes/referrers/{subject}"));
+    let sig = served_digest(&reg.addr, "team/notes", "sig");
+    assert!(referrers.contains(&sig), "{referrers}");
+}
