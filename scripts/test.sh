@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then echo "scripts/test.sh must run as root (containers, mounts)" >&2; exit 1; fi
 ./scripts/install-deps.sh
-# The registry server's S3 tests run against moto's local S3 server (PyPI).
-./crates/strata-registry-server/tests/install-s3-test-deps.sh || echo "warning: moto not installed; S3 tests will skip" >&2
+# The registry server's S3 tests run against Garage (crates.io) and moto (PyPI) on loopback.
+./crates/strata-registry-server/tests/install-s3-test-deps.sh || echo "warning: an S3 test server (Garage or moto) is missing; its S3 tests will skip" >&2
 # The Python oras client (PyPI), one of the real clients the registry interop tests use.
 python3 -c 'import oras.client' 2>/dev/null || python3 -m pip install -q "oras==0.2.*" \
   || echo "warning: oras not installed; its interop test will skip" >&2

@@ -1,7 +1,8 @@
-//! The S3 storage driver against a local S3-compatible server (moto in server mode on
-//! 127.0.0.1; `tests/install-s3-test-deps.sh` installs it), with two registry replicas over one
-//! bucket sharing upload state through the bucket alone, and registries kept apart in one bucket
-//! by key prefixes.
+//! The S3 storage driver against real local S3 servers on 127.0.0.1: Garage (a distributed
+//! object store, one node here) and moto's server mode; `tests/install-s3-test-deps.sh`
+//! installs both. Every test runs against each server that is installed: two registry
+//! replicas over one bucket sharing upload state through the bucket alone, and registries kept
+//! apart in one bucket by key prefixes.
 
 mod common;
 
@@ -17,8 +18,14 @@ use strata_registry_server::gc::{GcOptions, GcReport, collect};
 use strata_registry_server::storage::S3Driver;
 
 struct S3Server {
+    /// `moto` or `garage`, for messages.
+    name: &'static str,
     child: Child,
     endpoint: String,
+    region: &'static str,
+    access_key: String,
+    secret_key: String,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for S3Server {
@@ -26,6 +33,126 @@ impl Drop for S3Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn free_port() -> Option<u16> {
+    Some(
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port(),
+    )
+}
+
+/// Every local S3 server installed here, each with `bucket` made; a missing one is named.
+fn s3_servers(bucket: &str) -> Vec<S3Server> {
+    let mut out = Vec::new();
+    match start_garage(bucket) {
+        Some(s) => out.push(s),
+        None => println!("skipping Garage: not installed (tests/install-s3-test-deps.sh)"),
+    }
+    match start_moto(bucket) {
+        Some(s) => out.push(s),
+        None => println!("skipping moto: not installed (tests/install-s3-test-deps.sh)"),
+    }
+    out
+}
+
+/// The Garage binary: `STRATA_GARAGE`, else `garage` on the PATH.
+fn garage_binary() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("STRATA_GARAGE") {
+        return Some(p.into());
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join("garage"))
+        .find(|p| p.is_file())
+}
+
+/// A one-node Garage cluster on loopback with a key and `bucket` it may use.
+fn start_garage(bucket: &str) -> Option<S3Server> {
+    let binary = garage_binary()?;
+    let dir = tempfile::tempdir().ok()?;
+    let (rpc, s3, admin) = (free_port()?, free_port()?, free_port()?);
+    let cfg = dir.path().join("garage.toml");
+    let secret: String = (0..64)
+        .map(|i| char::from(b"0123456789abcdef"[(i * 7) % 16]))
+        .collect();
+    std::fs::write(
+        &cfg,
+        format!(
+            "metadata_dir = \"{meta}\"\ndata_dir = \"{data}\"\ndb_engine = \"sqlite\"\n\
+             replication_factor = 1\nrpc_bind_addr = \"127.0.0.1:{rpc}\"\n\
+             rpc_public_addr = \"127.0.0.1:{rpc}\"\nrpc_secret = \"{secret}\"\n\
+             [s3_api]\ns3_region = \"garage\"\napi_bind_addr = \"127.0.0.1:{s3}\"\n\
+             [admin]\napi_bind_addr = \"127.0.0.1:{admin}\"\n",
+            meta = dir.path().join("meta").display(),
+            data = dir.path().join("data").display(),
+        ),
+    )
+    .ok()?;
+    let log = std::fs::File::create(dir.path().join("garage.log")).ok()?;
+    let child = Command::new(&binary)
+        .arg("-c")
+        .arg(&cfg)
+        .arg("server")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .ok()?;
+    let garage = |args: &[&str]| -> Option<String> {
+        let out = Command::new(&binary)
+            .arg("-c")
+            .arg(&cfg)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let mut node = None;
+    for _ in 0..100 {
+        if let Some(id) = garage(&["node", "id", "-q"]) {
+            node = id.trim().split('@').next().map(str::to_string);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut server = S3Server {
+        name: "garage",
+        child,
+        endpoint: format!("http://127.0.0.1:{s3}"),
+        region: "garage",
+        access_key: "GK0123456789abcdef01234567".into(),
+        secret_key: "0123456789abcdef".repeat(4),
+        _dir: None,
+    };
+    let node = node?;
+    garage(&["layout", "assign", "-z", "dc1", "-c", "1G", &node])?;
+    garage(&["layout", "apply", "--version", "1"])?;
+    garage(&[
+        "key",
+        "import",
+        "--yes",
+        "-n",
+        "strata-test",
+        &server.access_key,
+        &server.secret_key,
+    ])?;
+    garage(&["bucket", "create", bucket])?;
+    garage(&[
+        "bucket",
+        "allow",
+        "--read",
+        "--write",
+        "--owner",
+        bucket,
+        "--key",
+        "strata-test",
+    ])?;
+    server._dir = Some(dir);
+    Some(server)
 }
 
 fn raw(addr: &str, req: &str) -> String {
@@ -36,12 +163,8 @@ fn raw(addr: &str, req: &str) -> String {
     out
 }
 
-fn start_s3(bucket: &str) -> Option<S3Server> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .ok()?
-        .local_addr()
-        .ok()?
-        .port();
+fn start_moto(bucket: &str) -> Option<S3Server> {
+    let port = free_port()?;
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -50,8 +173,13 @@ fn start_s3(bucket: &str) -> Option<S3Server> {
         .ok()?;
     let addr = format!("127.0.0.1:{port}");
     let server = S3Server {
+        name: "moto",
         child,
         endpoint: format!("http://{addr}"),
+        region: "us-east-1",
+        access_key: "test".into(),
+        secret_key: "test".into(),
+        _dir: None,
     };
     for _ in 0..100 {
         if std::net::TcpStream::connect(&addr).is_ok() {
@@ -72,8 +200,8 @@ fn start_s3(bucket: &str) -> Option<S3Server> {
 /// The S3 config of a registry on `bucket`, its keys under `prefix` when that is not empty.
 fn s3_config(s3: &S3Server, bucket: &str, prefix: &str) -> String {
     format!(
-        "delete_enabled: true\nstorage: {{driver: s3, bucket: {bucket}, prefix: '{prefix}', region: us-east-1, endpoint: '{}', access_key: test, secret_key: test}}\n",
-        s3.endpoint
+        "delete_enabled: true\nstorage: {{driver: s3, bucket: {bucket}, prefix: '{prefix}', region: {}, endpoint: '{}', access_key: {}, secret_key: {}}}\n",
+        s3.region, s3.endpoint, s3.access_key, s3.secret_key
     )
     .replace("prefix: '', ", "")
 }
@@ -82,10 +210,10 @@ fn s3_config(s3: &S3Server, bucket: &str, prefix: &str) -> String {
 async fn collect_now(s3: &S3Server, bucket: &str, prefix: &str) -> GcReport {
     let driver = S3Driver::connect(
         bucket,
-        "us-east-1",
+        s3.region,
         Some(&s3.endpoint),
-        Some("test"),
-        Some("test"),
+        Some(&s3.access_key),
+        Some(&s3.secret_key),
     )
     .unwrap()
     .with_prefix(prefix)
@@ -100,11 +228,14 @@ async fn collect_now(s3: &S3Server, bucket: &str, prefix: &str) -> GcReport {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_replicas_over_one_bucket() {
-    let Some(s3) = start_s3("registry") else {
-        println!("skipping: moto_server is not installed (tests/install-s3-test-deps.sh)");
-        return;
-    };
-    let cfg = s3_config(&s3, "registry", "");
+    for s3 in s3_servers("registry") {
+        println!("against {}", s3.name);
+        two_replicas(&s3).await;
+    }
+}
+
+async fn two_replicas(s3: &S3Server) {
+    let cfg = s3_config(s3, "registry", "");
     let dir = tempfile::tempdir().unwrap();
     let a = TestServer::start(dir.path(), &cfg).await;
     let b = TestServer::start(dir.path(), &cfg).await;
@@ -162,7 +293,7 @@ async fn two_replicas_over_one_bucket() {
     // Delete the tag on B, collect garbage over the bucket, the image is gone on A.
     let r = b.delete("/v2/team/app/manifests/v1").await;
     assert_eq!(r.status(), 202);
-    let report = collect_now(&s3, "registry", "").await;
+    let report = collect_now(s3, "registry", "").await;
     assert!(report.blobs_deleted.contains(&ld), "{report:?}");
     assert!(report.blobs_deleted.contains(&big));
     let r = a.get(&format!("/v2/team/app/manifests/{d}")).await;
@@ -175,15 +306,18 @@ async fn two_replicas_over_one_bucket() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prefixes_keep_registries_apart_in_one_bucket() {
-    let Some(s3) = start_s3("shared") else {
-        println!("skipping: moto_server is not installed (tests/install-s3-test-deps.sh)");
-        return;
-    };
+    for s3 in s3_servers("shared") {
+        println!("against {}", s3.name);
+        prefixes_apart(&s3).await;
+    }
+}
+
+async fn prefixes_apart(s3: &S3Server) {
     let dir = tempfile::tempdir().unwrap();
-    let a = TestServer::start(dir.path(), &s3_config(&s3, "shared", "teams/a")).await;
+    let a = TestServer::start(dir.path(), &s3_config(s3, "shared", "teams/a")).await;
     // Surrounding slashes name the same prefix.
-    let b = TestServer::start(dir.path(), &s3_config(&s3, "shared", "/teams/b/")).await;
-    let root = TestServer::start(dir.path(), &s3_config(&s3, "shared", "")).await;
+    let b = TestServer::start(dir.path(), &s3_config(s3, "shared", "/teams/b/")).await;
+    let root = TestServer::start(dir.path(), &s3_config(s3, "shared", "")).await;
 
     // The same repository and layer in both: each registry sees only its own.
     a.push_image("app", "v1", b"shared layer").await;
@@ -213,7 +347,7 @@ async fn prefixes_keep_registries_apart_in_one_bucket() {
     // GC under A's prefix deletes A's copy of the layer and leaves B's.
     let r = a.delete("/v2/app/manifests/v1").await;
     assert_eq!(r.status(), 202);
-    let report = collect_now(&s3, "shared", "teams/a").await;
+    let report = collect_now(s3, "shared", "teams/a").await;
     assert!(report.blobs_deleted.contains(&ld), "{report:?}");
     assert_eq!(a.get(&format!("/v2/app/blobs/{ld}")).await.status(), 404);
     let r = b.get(&format!("/v2/app/blobs/{ld}")).await;
