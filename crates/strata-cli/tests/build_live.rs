@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{Strata, tmux, wait_for_screen};
 
 fn build_in_terminal(strata: &Strata, context: &str, marker: &str) -> String {
@@ -31,8 +29,7 @@ fn build_in_terminal(strata: &Strata, context: &str, marker: &str) -> String {
 
 #[test]
 fn a_terminal_gets_one_line_per_step() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        println!("skipping: tmux is not installed (apt-get install tmux)");
+    if common::tmux_missing() {
         return;
     }
     let strata = Strata::new();

@@ -3,15 +3,13 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Strata, tmux, wait_for_screen};
 
 #[test]
 fn detach_and_reattach_under_tmux() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        println!("skipping: tmux is not installed (apt-get install tmux)");
+    if common::tmux_missing() {
         return;
     }
     let s = Strata::new();

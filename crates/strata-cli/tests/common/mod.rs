@@ -153,6 +153,15 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// Whether tmux is missing (and the test says it skips).
+pub fn tmux_missing() -> bool {
+    let missing = Command::new("tmux").arg("-V").output().is_err();
+    if missing {
+        println!("skipping: tmux is not installed (apt-get install tmux)");
+    }
+    missing
+}
+
 /// Runs tmux (the terminal for interactive tests) and returns its stdout.
 pub fn tmux(args: &[&str]) -> String {
     let out = Command::new("tmux").args(args).output().expect("tmux runs");
