@@ -1,7 +1,8 @@
 //! Stages that do not depend on each other build at the same time, and the output is still
 //! Docker's classic output in stage order. The proof is behavioural, not a timing: one stage
 //! listens on a port until the other stage talks to it, which only works when both run at
-//! once (run one after the other, the listener gives up and the build fails).
+//! once (run one after the other, the listener gives up and the build fails). The listener
+//! retries a few times so that a port briefly unavailable does not fail it.
 
 mod common;
 
@@ -20,7 +21,7 @@ fn independent_stages_run_together_and_print_in_order() {
         ctx.path().join("Dockerfile"),
         format!(
             "FROM bb AS listener\n\
-             RUN nc -l -p {port} -w 30 > /got && test -s /got\n\
+             RUN for i in $(seq 5); do nc -l -p {port} -w 10 > /got; test -s /got && exit 0; sleep 0.2; done; exit 1\n\
              FROM bb AS talker\n\
              RUN for i in $(seq 300); do echo hello-from-talker | nc -w 2 127.0.0.1 {port} && exit 0; sleep 0.1; done; exit 1\n\
              FROM bb\n\
