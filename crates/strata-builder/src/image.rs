@@ -4,15 +4,15 @@
 //! `COPY --from` and WORKDIR checks).
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use strata_reference::{Algorithm, Digest, Digester};
+use strata_reference::Digest;
 use strata_store::config::{
     ContainerConfig, History, ImageConfig, RootFs, go_rfc3339_nano, host_architecture,
 };
-use strata_store::{EMPTY_LAYER_DIFF_ID, Image, Store};
+use strata_store::{EMPTY_LAYER_DIFF_ID, HashingWriter, Image, Store};
 
 use crate::error::{BuildError, Result};
 
@@ -51,24 +51,6 @@ pub struct StepCommit<'a> {
     pub created: &'a str,
 }
 
-struct HashingWriter<W> {
-    inner: W,
-    digester: Digester,
-    bytes: u64,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.digester.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Tars an overlay-format directory into the store and registers it on `parent_chain`.
 /// Returns the diff ID, or `None` when there were no changes (Docker's empty layer).
 pub fn register_changes(
@@ -80,11 +62,7 @@ pub fn register_changes(
     let staging = staging_dir(store, "layer")?;
     let tar_path = staging.path().join("layer.tar");
     let file = fs::File::create(&tar_path).map_err(BuildError::io("creating", &tar_path))?;
-    let writer = HashingWriter {
-        inner: io::BufWriter::with_capacity(1 << 20, file),
-        digester: Digester::new(Algorithm::Sha256),
-        bytes: 0,
-    };
+    let writer = HashingWriter::new(io::BufWriter::with_capacity(1 << 20, file));
     let writer = strata_store::layer::pack::tar_upper_dir(changes, mount_points, writer)
         .map_err(BuildError::io("writing layer from", changes))?;
     let HashingWriter {

@@ -11,9 +11,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_dockerfile::instructions::{Instruction, Stage};
 use strata_reference::Digest;
-use strata_store::Store;
+use strata_store::{Image, Store};
 
-use crate::{Event, Progress, Stream};
+use crate::args::BuildArgs;
+use crate::builder::{Builder, StageState};
+use crate::cache::Cache;
+use crate::context::BuildContext;
+use crate::error::{BuildError, Result};
+use crate::{BuildOptions, Event, Progress, Stream};
 
 /// For each stage, the earlier stages it needs, or `None`: "after all of them".
 pub fn dependencies(stages: &[Stage], store: &Store, pull: bool) -> Vec<Option<BTreeSet<usize>>> {
@@ -185,6 +190,147 @@ pub fn done_entries(
         out.insert(n.clone(), id);
     }
     out
+}
+
+/// The parts of a builder another thread needs to build a stage on its own.
+struct StageWorker<'a> {
+    store: &'a Store,
+    context: &'a BuildContext,
+    opts: &'a BuildOptions,
+    escape: char,
+    cache: Cache,
+    created: String,
+    stages_done: BTreeMap<String, Option<Digest>>,
+    stage_names: Vec<Option<String>>,
+    cache_from: Vec<Image>,
+}
+
+/// A stage that has run: its result, the args it used, and its events if they were kept.
+type Finished = (Result<StageState>, BTreeSet<String>, Option<Buffer>);
+
+impl StageWorker<'_> {
+    /// Builds one stage with its events kept in a buffer and no registry: the plan runs the
+    /// stages that may pull on the main thread.
+    fn build(
+        self,
+        stage: &Stage,
+        index: usize,
+        args: &BuildArgs,
+        first_step: usize,
+        total: usize,
+    ) -> Finished {
+        let mut buffer = Buffer::default();
+        let mut no_pull = crate::NoPull;
+        let mut b = Builder {
+            store: self.store,
+            context: self.context,
+            opts: self.opts,
+            progress: &mut buffer,
+            puller: &mut no_pull,
+            escape: self.escape,
+            cache: self.cache,
+            created: self.created,
+            stages_done: self.stages_done,
+            consumed_args: BTreeSet::new(),
+            stage_names: self.stage_names,
+            pending_removal: None,
+            cache_from: self.cache_from,
+        };
+        let result = b.build_stage(index, stage, args, first_step, total);
+        let consumed = std::mem::take(&mut b.consumed_args);
+        drop(b);
+        (result, consumed, Some(buffer))
+    }
+}
+
+/// Builds every stage, independent ones at the same time (see `parallel`), printing in stage
+/// order; returns the last stage.
+pub fn build_stages(
+    b: &mut Builder<'_>,
+    stages: &[Stage],
+    args: &BuildArgs,
+    meta_steps: usize,
+    total: usize,
+) -> Result<Option<StageState>> {
+    let deps = dependencies(stages, b.store, b.opts.pull);
+    let firsts = first_steps(meta_steps, stages);
+    let mut finished: BTreeMap<usize, Finished> = BTreeMap::new();
+    let mut next_print = 0;
+    let mut last = None;
+    for round in rounds(&deps) {
+        // The round's first stage streams live when every earlier stage has been printed.
+        let live = round.first().copied().filter(|i| *i == next_print);
+        let workers: Vec<(usize, StageWorker<'_>)> = round
+            .iter()
+            .copied()
+            .filter(|i| Some(*i) != live)
+            .map(|i| {
+                let worker = StageWorker {
+                    store: b.store,
+                    context: b.context,
+                    opts: b.opts,
+                    escape: b.escape,
+                    cache: b.cache.clone(),
+                    created: b.created.clone(),
+                    stages_done: b.stages_done.clone(),
+                    stage_names: b.stage_names.clone(),
+                    cache_from: b.cache_from.clone(),
+                };
+                (i, worker)
+            })
+            .collect();
+        let results: Vec<(usize, Finished)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = workers
+                .into_iter()
+                .map(|(i, worker)| {
+                    let (first, stage) = (firsts[i], &stages[i]);
+                    scope.spawn(move || (i, worker.build(stage, i, args, first, total)))
+                })
+                .collect();
+            let mut out = Vec::new();
+            if let Some(i) = live {
+                let result = b.build_stage(i, &stages[i], args, firsts[i], total);
+                out.push((i, (result, std::mem::take(&mut b.consumed_args), None)));
+            }
+            for h in handles {
+                if let Ok(done) = h.join() {
+                    out.push(done);
+                }
+            }
+            out
+        });
+        if results.len() != round.len() {
+            return Err(BuildError::Other("a stage's build thread panicked".into()));
+        }
+        for (i, (result, consumed, buffer)) in results {
+            if let Ok(st) = &result {
+                let id = st.image.as_ref().map(|img| img.id.clone());
+                b.stages_done.extend(done_entries(i, st.name.as_ref(), id));
+                b.consumed_args
+                    .extend(st.args.declared_names().map(str::to_string));
+            }
+            b.consumed_args.extend(consumed);
+            finished.insert(i, (result, BTreeSet::new(), buffer));
+        }
+        // Print what can be printed in order; the first failure in stage order ends the build.
+        let failed = finished.iter().find(|(_, f)| f.0.is_err()).map(|(i, _)| *i);
+        while let Some((result, _, buffer)) = finished.remove(&next_print) {
+            if let Some(buffer) = &buffer {
+                buffer.replay(b.progress);
+            }
+            next_print += 1;
+            last = Some(result?);
+        }
+        if let Some(i) = failed
+            && let Some((result, _, buffer)) = finished.remove(&i)
+        {
+            if let Some(buffer) = &buffer {
+                buffer.replay(b.progress);
+            }
+            result?;
+        }
+    }
+    Ok(last)
 }
 
 #[cfg(test)]

@@ -50,11 +50,22 @@ impl ChangeSource<'_> {
     }
 }
 
-/// Hashes and counts what passes through to the inner writer.
-struct HashingWriter<W> {
-    inner: W,
-    digester: Digester,
-    bytes: u64,
+/// Hashes (sha256: a diff ID) and counts what passes through to the inner writer; commit and
+/// the builder write layer tars through it.
+pub struct HashingWriter<W> {
+    pub inner: W,
+    pub digester: Digester,
+    pub bytes: u64,
+}
+
+impl<W> HashingWriter<W> {
+    pub fn new(inner: W) -> HashingWriter<W> {
+        HashingWriter {
+            inner,
+            digester: Digester::new(strata_reference::Algorithm::Sha256),
+            bytes: 0,
+        }
+    }
 }
 
 impl<W: Write> Write for HashingWriter<W> {

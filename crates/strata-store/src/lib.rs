@@ -22,7 +22,7 @@ mod store;
 mod tags;
 
 pub use archive::{LoadedImage, SaveFormat};
-pub use commit::{ChangeSource, CommitOptions, EMPTY_LAYER_DIFF_ID};
+pub use commit::{ChangeSource, CommitOptions, EMPTY_LAYER_DIFF_ID, HashingWriter};
 pub use delete::{DeleteEvent, ImageUser, RemoveOptions};
 pub use error::{Result, StoreError};
 pub use images::{Image, ImageRecord};
