@@ -250,3 +250,27 @@ fn seccomp_default_profile_unconfined_and_custom() {
     }
     assert_eq!(s.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn userns_host_is_accepted_and_remapping_says_it_is_missing() {
+    let s = Strata::new();
+    s.import_busybox("bb");
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "--userns=host",
+            "--network",
+            "none",
+            "bb",
+            "echo",
+            "ok"
+        ]),
+        "ok\n"
+    );
+    let out = s.run(&["run", "--rm", "--userns=remap", "bb", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not remap user namespaces yet"), "{err}");
+    assert_eq!(s.ok(&["ps", "-aq"]), "", "nothing was created");
+}

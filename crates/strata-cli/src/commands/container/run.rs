@@ -142,6 +142,9 @@ pub struct RunArgs {
     /// Restart policy to apply when a container exits
     #[arg(long, default_value = "no")]
     pub restart: String,
+    /// User namespace to use ("host": strata does not remap user namespaces yet)
+    #[arg(long)]
+    pub userns: Option<String>,
     /// Runtime to use for this container (path of a runc-compatible binary)
     #[arg(long)]
     pub runtime: Option<String>,
@@ -293,6 +296,11 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
     }
     for m in &args.mount {
         mounts.push(parse_mount_flag(m).map_err(CliError::engine)?);
+    }
+    if let Some(mode) = args.userns.as_deref().filter(|m| *m != "host") {
+        return Err(CliError::engine(format!(
+            "--userns={mode}: strata does not remap user namespaces yet; containers run in the host's user namespace (--userns=host)"
+        )));
     }
     let mut specs = Vec::new();
     for p in &args.publish {
