@@ -6,17 +6,23 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use strata_network::netavark::{self, Attachment, SetupRequest};
 pub use strata_network::ports;
 use strata_network::ports::{HostBinding, Reservation};
-use strata_network::{Endpoint, NetworkError, NetworkRecord, NetworkStore, etc_files, ipam, netns};
+use strata_network::{Endpoint, NetworkError, NetworkRecord, NetworkStore, ipam, netns};
 
 use crate::error::{IoContext, Result, RuntimeError};
 use crate::record::{ContainerRecord, EndpointSettings, IpamConfig, NetworkSettings};
 use crate::store::ContainerStore;
 use crate::{lifecycle, procinfo};
+
+mod connect;
+mod etc;
+
+pub use connect::{connect, disconnect};
+pub use etc::write_etc_files;
 
 /// Where a container's network request to netavark is kept for its teardown.
 const REQUEST_FILE: &str = "netavark.json";
@@ -422,257 +428,7 @@ pub fn leave(store: &ContainerStore, record: &mut ContainerRecord) {
     fill_top_level(settings);
 }
 
-/// The default bridge's gateway, for `--add-host NAME:host-gateway`.
-fn host_gateway(root: &Path) -> Ipv4Addr {
-    NetworkStore::open(root)
-        .and_then(|s| s.resolve("bridge"))
-        .ok()
-        .and_then(|b| b.gateway)
-        .unwrap_or(Ipv4Addr::new(172, 30, 0, 1))
-}
-
-/// Writes `hostname`, `hosts` and `resolv.conf` into the container's directory (bound over
-/// the image's files).
-pub fn write_etc_files(root: &Path, dir: &Path, record: &ContainerRecord) -> Result<()> {
-    let mode = Mode::of(&record.host_config.network_mode);
-    if let Mode::Container(other) = &mode {
-        // Docker shares the other container's files with it.
-        let other_dir: PathBuf = ContainerStore::open(root)?.container_dir(other);
-        for name in ["hostname", "hosts", "resolv.conf"] {
-            let (from, to) = (other_dir.join(name), dir.join(name));
-            fs::copy(&from, &to).at(&from)?;
-        }
-        return Ok(());
-    }
-    let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let hc = &record.host_config;
-    let extra: Vec<(String, String)> = hc
-        .extra_hosts
-        .iter()
-        .flatten()
-        .map(|h| etc_files::parse_extra_host(h, host_gateway(root)))
-        .collect::<std::result::Result<_, _>>()?;
-    let hostname = &record.config.hostname;
-    let own_names = vec![hostname.clone()];
-    let (hosts, resolv) = match mode {
-        Mode::Host => {
-            let mut hosts = fs::read_to_string("/etc/hosts").unwrap_or_default();
-            for (name, ip) in &extra {
-                hosts.push_str(&format!("{ip}\t{name}\n"));
-            }
-            // Host networking shares the host's resolvers, loopback ones included.
-            let resolv =
-                if hc.dns.is_empty() && hc.dns_search.is_empty() && hc.dns_options.is_empty() {
-                    host_resolv
-                } else {
-                    etc_files::resolv_conf(&host_resolv, &hc.dns, &hc.dns_search, &hc.dns_options)
-                };
-            (hosts, resolv)
-        }
-        _ => {
-            let first = joined_names(record)
-                .first()
-                .and_then(|n| record.network_settings.networks.get(n))
-                .and_then(|s| s.ip_address.parse::<Ipv4Addr>().ok());
-            let hosts = match first {
-                Some(ip) => etc_files::hosts(&extra, Some((ip, &own_names))),
-                None => {
-                    let mut h = etc_files::hosts(&extra, None);
-                    h.push_str(&format!("127.0.0.1\t{hostname}\n"));
-                    h
-                }
-            };
-            // On user networks the name server is aardvark-dns at the gateway (Docker's
-            // embedded DNS); `--dns` servers become its upstreams.
-            let user_net_gateway = record
-                .network_settings
-                .networks
-                .iter()
-                .find(|(name, s)| *name != "bridge" && !s.gateway.is_empty())
-                .map(|(_, s)| s.gateway.clone());
-            let servers = match user_net_gateway {
-                Some(gw) => vec![gw],
-                None => hc.dns.clone(),
-            };
-            let resolv =
-                etc_files::resolv_conf(&host_resolv, &servers, &hc.dns_search, &hc.dns_options);
-            (hosts, resolv)
-        }
-    };
-    for (name, content) in [
-        ("hostname", format!("{hostname}\n")),
-        ("hosts", hosts),
-        ("resolv.conf", resolv),
-    ] {
-        let path = dir.join(name);
-        fs::write(&path, content).at(&path)?;
-    }
-    Ok(())
-}
-
 /// Whether bridge networking can work here (netavark installed).
 pub fn bridge_available() -> bool {
     netavark::available()
-}
-
-fn read_request(path: &Path) -> Option<SetupRequest> {
-    fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-}
-
-fn write_request(path: &Path, request: &SetupRequest) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(request)
-        .map_err(|e| RuntimeError::Other(format!("encode network request: {e}")))?;
-    fs::write(path, bytes).at(path)
-}
-
-/// `network connect`: puts the container on one more network; a running container gets the
-/// interface at once.
-pub fn connect(
-    store: &ContainerStore,
-    container: &str,
-    network: &str,
-    request: &NetworkRequest,
-) -> Result<()> {
-    let id = store.resolve(container)?;
-    let net = NetworkStore::open(store.root())?.resolve(network)?;
-    let _ = lifecycle::load_checked(store, &id)?;
-    store.update(&id, |r| {
-        match Mode::of(&r.host_config.network_mode) {
-            Mode::Networks => {}
-            Mode::None => {
-                return Err(RuntimeError::Other(
-                    "container cannot be connected to multiple networks with one of the networks in private (none) mode".into(),
-                ));
-            }
-            _ => {
-                return Err(RuntimeError::Other(
-                    "container cannot be disconnected from host network or connected to host network".into(),
-                ));
-            }
-        }
-        if !net.is_bridge() {
-            return Err(RuntimeError::Other(
-                "container cannot be disconnected from host network or connected to host network".into(),
-            ));
-        }
-        let name = r.name.trim_start_matches('/').to_string();
-        if r.network_settings.networks.contains_key(&net.name) {
-            return Err(RuntimeError::Other(format!(
-                "endpoint with name {name} already exists in network {}",
-                net.name
-            )));
-        }
-        let settings = endpoint_settings(&net, request)?;
-        r.network_settings.networks.insert(net.name.clone(), settings.clone());
-        if r.state.running
-            && let Err(e) = join_live(store, r, &net, &settings)
-        {
-            r.network_settings.networks.remove(&net.name);
-            return Err(e);
-        }
-        Ok(())
-    })?;
-    Ok(())
-}
-
-/// Connects a running container: an address held by its monitor, an interface `ethN`.
-fn join_live(
-    store: &ContainerStore,
-    r: &mut ContainerRecord,
-    net: &NetworkRecord,
-    settings: &EndpointSettings,
-) -> Result<()> {
-    let nets = NetworkStore::open(store.root())?;
-    let name = r.name.trim_start_matches('/').to_string();
-    let requested = settings
-        .ipam_config
-        .as_ref()
-        .and_then(|c| c.ipv4_address.parse::<Ipv4Addr>().ok());
-    let holder = (r.strata.monitor_pid, r.strata.monitor_start_time);
-    let endpoint = ipam::allocate(&nets, net, &r.id, &name, requested, holder, &endpoint_live)?;
-    let mut aliases = vec![name.clone(), r.id[..12].to_string()];
-    aliases.extend(settings.aliases.clone().unwrap_or_default());
-    let attachment = Attachment {
-        network: net,
-        endpoint: &endpoint,
-        aliases,
-        interface: format!("eth{}", r.network_settings.networks.len() - 1),
-    };
-    let single = SetupRequest::new(&r.id, &name, &[attachment], &[], &r.host_config.dns)?;
-    let netns_path = PathBuf::from(&r.network_settings.sandbox_key);
-    let status = match netavark::setup(&netns_path, &single) {
-        Ok(s) => s,
-        Err(e) => {
-            let _ = ipam::release(&nets, net, &r.id);
-            return Err(e.into());
-        }
-    };
-    let request_path = store.container_dir(&r.id).join(REQUEST_FILE);
-    if let Some(mut saved) = read_request(&request_path) {
-        saved.networks.extend(single.networks);
-        saved.network_info.extend(single.network_info);
-        write_request(&request_path, &saved)?;
-    }
-    let mac = status
-        .get(&net.name)
-        .map(|s| s.mac_address.clone())
-        .unwrap_or_default();
-    let _ = ipam::set_mac(&nets, net, &r.id, &mac);
-    if let Some(s) = r.network_settings.networks.get_mut(&net.name) {
-        s.endpoint_id = endpoint.endpoint_id;
-        s.ip_address = endpoint.ipv4.to_string();
-        s.ip_prefix_len = u32::from(net.prefix_len());
-        s.gateway = net.gateway.map(|g| g.to_string()).unwrap_or_default();
-        s.mac_address = mac;
-    }
-    Ok(())
-}
-
-/// `network disconnect`: takes the container off a network (and the interface away while it
-/// runs).
-pub fn disconnect(store: &ContainerStore, container: &str, network: &str) -> Result<()> {
-    let id = store.resolve(container)?;
-    let net = NetworkStore::open(store.root())?.resolve(network)?;
-    let _ = lifecycle::load_checked(store, &id)?;
-    store.update(&id, |r| {
-        if !r.network_settings.networks.contains_key(&net.name) {
-            return Err(RuntimeError::Other(format!(
-                "container {} is not connected to network {}",
-                r.id, net.name
-            )));
-        }
-        if !net.is_bridge() {
-            return Err(RuntimeError::Other(
-                "container cannot be disconnected from host network or connected to host network"
-                    .into(),
-            ));
-        }
-        if r.state.running {
-            let request_path = store.container_dir(&r.id).join(REQUEST_FILE);
-            if let Some(mut saved) = read_request(&request_path) {
-                let mut single = saved.clone();
-                single.networks.retain(|k, _| *k == net.name);
-                single.network_info.retain(|k, _| *k == net.name);
-                let netns_path = PathBuf::from(&r.network_settings.sandbox_key);
-                netavark::teardown(&netns_path, &single)?;
-                saved.networks.remove(&net.name);
-                saved.network_info.remove(&net.name);
-                write_request(&request_path, &saved)?;
-            }
-            let nets = NetworkStore::open(store.root())?;
-            ipam::release(&nets, &net, &r.id)?;
-        }
-        r.network_settings.networks.remove(&net.name);
-        if r.host_config.network_mode == net.name {
-            // Docker keeps the mode; a later start joins the remaining networks.
-            if let Some(first) = r.network_settings.networks.keys().next() {
-                r.host_config.network_mode = first.clone();
-            }
-        }
-        fill_top_level(&mut r.network_settings);
-        Ok(())
-    })?;
-    Ok(())
 }
