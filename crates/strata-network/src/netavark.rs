@@ -276,7 +276,7 @@ pub fn forget(network: &NetworkRecord) -> Result<()> {
         &[],
     )?;
     let path = netns::path_for(&endpoint.container_id);
-    netns::create(&path)?;
+    netns::create(&path, None)?;
     let result = run("setup", &path, &request).and_then(|_| run("teardown", &path, &request));
     let _ = netns::remove(&path);
     result.map(|_| ())

@@ -54,7 +54,18 @@ fn copy_up_volumes(rootfs: &Path, record: &ContainerRecord) -> Result<()> {
 /// storage bookkeeping (the caller saves it).
 pub fn prepare(root: &Path, container_dir: &Path, record: &mut ContainerRecord) -> Result<PathBuf> {
     let dirs = RootfsDirs::new(container_dir);
-    let driver = storage::prepare(&record.strata.layers, &dirs, &record.strata.storage)?;
+    let driver = if record.host_config.userns_mode == "auto" {
+        let userns = crate::userns::path_for(&record.id);
+        let range = crate::userns::IdRange::for_host();
+        storage::prepare_idmapped(
+            &record.strata.layers,
+            &dirs,
+            &userns,
+            (range.uid, range.gid),
+        )?
+    } else {
+        storage::prepare(&record.strata.layers, &dirs, &record.strata.storage)?
+    };
     record.strata.storage = driver.to_string();
     record.strata.mounted = true;
     record.driver = if driver == storage::OVERLAY {

@@ -88,6 +88,8 @@ pub struct CreateOptions {
     pub dns_options: Vec<String>,
     pub extra_hosts: Vec<String>,
     pub restart_policy: RestartPolicy,
+    /// `--userns`: `auto` for a user namespace of its own, else the host's.
+    pub userns: String,
     pub privileged: bool,
     pub read_only: bool,
     pub cap_add: Vec<String>,
@@ -155,6 +157,18 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
         &opts.command,
     );
     let argv = merged.argv()?;
+    if opts.userns == "auto" {
+        if opts.privileged {
+            return Err(RuntimeError::Other(
+                "privileged mode is incompatible with user namespaces. You must run the container in the host namespace when running privileged mode".into(),
+            ));
+        }
+        if opts.network.starts_with("container:") {
+            return Err(RuntimeError::Other(
+                "--userns=auto cannot join another container's network namespace".into(),
+            ));
+        }
+    }
     if opts.auto_remove && opts.restart_policy.name != "no" {
         return Err(RuntimeError::Other(
             "Conflicting options: --restart and --rm".into(),
@@ -323,6 +337,7 @@ pub fn create(store: &ContainerStore, opts: CreateOptions) -> Result<ContainerRe
             dns_options: opts.dns_options.clone(),
             extra_hosts: (!opts.extra_hosts.is_empty()).then(|| opts.extra_hosts.clone()),
             restart_policy: opts.restart_policy.clone(),
+            userns_mode: opts.userns.clone(),
         },
         mounts,
         network_settings: NetworkSettings {

@@ -44,6 +44,14 @@ pub fn exec(
     if opts.argv.is_empty() {
         return Err(RuntimeError::NoCommand);
     }
+    let embedded = matches!(record.host_config.runtime.as_str(), "" | oci::EMBEDDED);
+    if record.host_config.userns_mode == "auto" && embedded {
+        // libcontainer 0.7 joins every namespace but the user namespace on exec: the process
+        // would be the host's root inside the container. Refuse rather than do that.
+        return Err(RuntimeError::Other(format!(
+            "exec into container {id}: the embedded runtime cannot join a --userns=auto container's user namespace; create it with --runtime runc to use exec"
+        )));
+    }
     let dir = store.container_dir(id);
     let spec_path = dir.join("bundle").join("config.json");
     let spec: serde_json::Value =

@@ -32,6 +32,7 @@ pub mod signals;
 pub mod spec;
 pub mod storage;
 pub mod store;
+pub mod userns;
 pub mod volumes;
 
 pub use create::{AttachStreams, CreateOptions, ImageRuntimeConfig, create};

@@ -39,6 +39,7 @@ fn release_storage(store: &ContainerStore, record: &mut ContainerRecord) {
         tracing::warn!("{e}");
     }
     record.strata.mounted = false;
+    crate::userns::remove(&crate::userns::path_for(&record.id));
 }
 
 /// The monitor recorded a start failure: back to `created`, with Docker's error and code.

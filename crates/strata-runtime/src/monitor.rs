@@ -230,6 +230,12 @@ impl Monitor {
                 r.strata.manually_stopped = false;
                 r.state.error.clear();
                 let dir = store.container_dir(id);
+                if r.host_config.userns_mode == "auto" {
+                    crate::userns::create(
+                        &crate::userns::path_for(id),
+                        crate::userns::IdRange::for_host(),
+                    )?;
+                }
                 let ports = network::join(&store, r)?;
                 match bundle::prepare(root, &dir, r) {
                     Ok(bundle) => Ok((bundle, ports)),

@@ -158,6 +158,10 @@ pub struct HostConfig {
     pub extra_hosts: Option<Vec<String>>,
     #[serde(default)]
     pub restart_policy: RestartPolicy,
+    /// `auto`: the container's root is an unprivileged id range (see `userns`); empty: the
+    /// host's user namespace, as Docker without userns-remap.
+    #[serde(default)]
+    pub userns_mode: String,
 }
 
 /// Docker's `HostConfig.RestartPolicy`: `no`, `always`, `unless-stopped`, `on-failure`.

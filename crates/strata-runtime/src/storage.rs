@@ -78,6 +78,56 @@ pub fn prepare(layers: &[PathBuf], dirs: &RootfsDirs, driver: &str) -> Result<&'
     Ok(VFS)
 }
 
+/// The overlay for a container in its own user namespace (`--userns=auto`): the image's layer
+/// dirs are mounted idmapped under `<container>/idmap/` (the namespace's root owns what 0 owns
+/// in them) and the overlay is made of those over the container's own upper dir, whose files
+/// are owned by the namespace's host ids (overlayfs cannot write through an idmapped upper:
+/// its own writes use the mounter's ids, which the idmapping does not cover).
+pub fn prepare_idmapped(
+    layers: &[PathBuf],
+    dirs: &RootfsDirs,
+    userns: &Path,
+    root: (u32, u32),
+) -> Result<&'static str> {
+    let container = dirs
+        .merged
+        .parent()
+        .ok_or_else(|| RuntimeError::Mount("container directory".into()))?
+        .to_path_buf();
+    fs::create_dir_all(&dirs.merged).at(&dirs.merged)?;
+    fs::create_dir_all(&dirs.upper).at(&dirs.upper)?;
+    fs::create_dir_all(&dirs.work).at(&dirs.work)?;
+    // The overlay's root directory is the upper dir's: the container's root must own it.
+    std::os::unix::fs::chown(&dirs.upper, Some(root.0), Some(root.1)).at(&dirs.upper)?;
+    let idmap = container.join("idmap");
+    let result = (|| {
+        let mut lowers = Vec::new();
+        for (i, layer) in layers.iter().enumerate() {
+            let dst = idmap.join(i.to_string());
+            crate::userns::idmapped_clone(layer, &dst, userns)?;
+            lowers.push(dst);
+        }
+        mount_overlay(&lowers, dirs)
+    })();
+    if let Err(e) = result {
+        release_idmapped(&container);
+        return Err(e);
+    }
+    Ok(OVERLAY)
+}
+
+/// Unmounts the idmapped views `prepare_idmapped` made, if any.
+fn release_idmapped(container: &Path) {
+    let idmap = container.join("idmap");
+    let Ok(entries) = fs::read_dir(&idmap) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let _ = rustix::mount::unmount(entry.path(), rustix::mount::UnmountFlags::DETACH);
+    }
+    let _ = fs::remove_dir_all(&idmap);
+}
+
 fn mount_overlay(layers: &[PathBuf], dirs: &RootfsDirs) -> Result<()> {
     if layers.is_empty() {
         return Err(RuntimeError::Mount("the image has no layers".into()));
@@ -105,7 +155,11 @@ pub fn release(dirs: &RootfsDirs, driver: &str) -> Result<()> {
     if driver != OVERLAY {
         return Ok(());
     }
-    match rustix::mount::unmount(&dirs.merged, rustix::mount::UnmountFlags::DETACH) {
+    let unmounted = rustix::mount::unmount(&dirs.merged, rustix::mount::UnmountFlags::DETACH);
+    if let Some(container) = dirs.merged.parent() {
+        release_idmapped(container);
+    }
+    match unmounted {
         Ok(()) => Ok(()),
         Err(rustix::io::Errno::INVAL) | Err(rustix::io::Errno::NOENT) => Ok(()),
         Err(e) => Err(RuntimeError::Mount(format!(

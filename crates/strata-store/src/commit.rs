@@ -31,9 +31,10 @@ pub struct CommitOptions {
 
 /// Where a container's changes are read from.
 pub enum ChangeSource<'a> {
-    /// The overlay driver's upper directory, and the runtime's bind-mount destinations whose
-    /// empty placeholders are not changes.
-    OverlayUpper(&'a Path, &'a [&'a str]),
+    /// The overlay driver's upper directory, the runtime's bind-mount destinations whose
+    /// empty placeholders are not changes, and for a container in its own user namespace the
+    /// host ids to shift its files' owners back from.
+    OverlayUpper(&'a Path, &'a [&'a str], Option<layer::pack::IdShift>),
     /// The vfs driver: the container's full root and its changes against the image.
     Tree {
         root: &'a Path,
@@ -44,7 +45,7 @@ pub enum ChangeSource<'a> {
 impl ChangeSource<'_> {
     fn path(&self) -> &Path {
         match self {
-            ChangeSource::OverlayUpper(p, _) => p,
+            ChangeSource::OverlayUpper(p, _, _) => p,
             ChangeSource::Tree { root, .. } => root,
         }
     }
@@ -96,8 +97,8 @@ impl Store {
             bytes: 0,
         };
         let writer = match source {
-            ChangeSource::OverlayUpper(upper, mount_points) => {
-                layer::pack::tar_upper_dir(upper, mount_points, writer)
+            ChangeSource::OverlayUpper(upper, mount_points, shift) => {
+                layer::pack::tar_upper_dir_shifted(upper, mount_points, *shift, writer)
             }
             ChangeSource::Tree { root, changes } => layer::pack::tar_changes(root, changes, writer),
         }

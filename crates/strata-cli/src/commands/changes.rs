@@ -202,13 +202,31 @@ pub fn commit(global: &GlobalOpts, args: CommitArgs) -> Result<ExitCode, CliErro
     } else {
         store.commit(
             &t.image_id,
-            &ChangeSource::OverlayUpper(&t.dirs.upper, storage::MOUNT_POINT_FILES),
+            &ChangeSource::OverlayUpper(
+                &t.dirs.upper,
+                storage::MOUNT_POINT_FILES,
+                id_shift(&t.record),
+            ),
             &opts,
         )
     }
     .map_err(CliError::new)?;
     println!("{new_id}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `--userns=auto` container's files carry host ids on disk: layer tars get its own ids.
+fn id_shift(
+    record: &strata_runtime::ContainerRecord,
+) -> Option<strata_store::layer::pack::IdShift> {
+    (record.host_config.userns_mode == "auto").then(|| {
+        let r = strata_runtime::userns::IdRange::for_host();
+        strata_store::layer::pack::IdShift {
+            uid: r.uid,
+            gid: r.gid,
+            size: r.size,
+        }
+    })
 }
 
 pub fn export(global: &GlobalOpts, args: ExportArgs) -> Result<ExitCode, CliError> {
@@ -223,7 +241,7 @@ pub fn export(global: &GlobalOpts, args: ExportArgs) -> Result<ExitCode, CliErro
             .collect()
     };
     crate::output::write_archive(args.output.as_deref(), |out| {
-        strata_store::layer::pack::tar_merged(&layers, out)
+        strata_store::layer::pack::tar_merged_shifted(&layers, id_shift(&t.record), out)
             .map(|_| ())
             .map_err(|e| CliError::new(format!("exporting: {e}")))
     })?;

@@ -89,6 +89,7 @@ pub fn write_etc_files(root: &Path, dir: &Path, record: &ContainerRecord) -> Res
             (hosts, resolv)
         }
     };
+    let owner = (record.host_config.userns_mode == "auto").then(crate::userns::IdRange::for_host);
     for (name, content) in [
         ("hostname", format!("{hostname}\n")),
         ("hosts", hosts),
@@ -96,6 +97,10 @@ pub fn write_etc_files(root: &Path, dir: &Path, record: &ContainerRecord) -> Res
     ] {
         let path = dir.join(name);
         fs::write(&path, content).at(&path)?;
+        // The container's root owns them, as Docker chowns them for userns-remap.
+        if let Some(range) = owner {
+            std::os::unix::fs::chown(&path, Some(range.uid), Some(range.gid)).at(&path)?;
+        }
     }
     Ok(())
 }

@@ -224,7 +224,7 @@ pub fn join(store: &ContainerStore, record: &mut ContainerRecord) -> Result<Opti
         Mode::None => {
             // A namespace of our own, so that its loopback is up as in Docker.
             let path = netns::path_for(&record.id);
-            netns::create(&path)?;
+            netns::create(&path, owner_userns(record).as_deref())?;
             record.network_settings.sandbox_key = path.to_string_lossy().into_owned();
             return Ok(None);
         }
@@ -309,7 +309,7 @@ fn join_networks(store: &ContainerStore, record: &mut ContainerRecord) -> Result
     let netns_path = netns::path_for(&record.id);
     record.network_settings.sandbox_key = netns_path.to_string_lossy().into_owned();
     record.network_settings.sandbox_id = record.id.clone();
-    netns::create(&netns_path)?;
+    netns::create(&netns_path, owner_userns(record).as_deref())?;
     let attachments: Vec<Attachment<'_>> = joined
         .iter()
         .enumerate()
@@ -359,6 +359,11 @@ fn join_networks(store: &ContainerStore, record: &mut ContainerRecord) -> Result
     record.network_settings.ports = published;
     fill_top_level(&mut record.network_settings);
     Ok(reservation)
+}
+
+/// The user namespace a container's network namespace must belong to (`--userns=auto`).
+fn owner_userns(record: &ContainerRecord) -> Option<std::path::PathBuf> {
+    (record.host_config.userns_mode == "auto").then(|| crate::userns::path_for(&record.id))
 }
 
 /// Docker repeats the default bridge's endpoint at the top level of `NetworkSettings`.

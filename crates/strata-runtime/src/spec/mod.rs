@@ -189,6 +189,11 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
         json!({"type": "uts"}),
         json!({"type": "mount"}),
     ];
+    if host.userns_mode == "auto" {
+        // Made by the monitor first (see `userns`): joined, so libcontainer writes no maps.
+        let path = crate::userns::path_for(&record.id);
+        namespaces.insert(0, json!({"type": "user", "path": path.to_string_lossy()}));
+    }
     if !host_network {
         // A namespace prepared by `network::join` (or another container's) is joined by path.
         let key = &record.network_settings.sandbox_key;
@@ -319,6 +324,12 @@ pub fn build_spec(record: &ContainerRecord, inputs: &BundleInputs<'_>) -> Result
         "cgroupsPath": cgroup_path(&record.id),
         "resources": resources,
     });
+    if host.userns_mode == "auto" {
+        // The namespace is joined by path; the maps are stated too (runc insists on them).
+        let r = crate::userns::IdRange::for_host();
+        linux["uidMappings"] = json!([{"containerID": 0, "hostID": r.uid, "size": r.size}]);
+        linux["gidMappings"] = json!([{"containerID": 0, "hostID": r.gid, "size": r.size}]);
+    }
     if let Some(filter) = seccomp::for_container(
         host.privileged,
         host.security_opt.as_deref().unwrap_or_default(),

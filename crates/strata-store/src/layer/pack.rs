@@ -12,13 +12,50 @@ use std::path::{Path, PathBuf};
 
 use super::changes::{OVERLAY_OPAQUE_XATTR, is_opaque, is_whiteout, sorted_entries};
 
+/// The host ids a container in its own user namespace gives its files on disk: `uid..uid+size`
+/// are its 0..size. Layer tars carry the container's ids, so they are shifted back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdShift {
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u32,
+}
+
+impl IdShift {
+    fn apply(&self, h: &mut tar::Header) {
+        let back = |id: u64, base: u32| {
+            let base = u64::from(base);
+            if (base..base + u64::from(self.size)).contains(&id) {
+                id - base
+            } else {
+                id
+            }
+        };
+        if let (Ok(uid), Ok(gid)) = (h.uid(), h.gid()) {
+            h.set_uid(back(uid, self.uid));
+            h.set_gid(back(gid, self.gid));
+        }
+    }
+}
+
 /// Writes the tar of an overlay upper dir (a container's changes) to `out`, leaving out the
 /// runtime's placeholders at `mount_points` (see `changes::is_mount_placeholder`).
 pub fn tar_upper_dir<W: Write>(upper: &Path, mount_points: &[&str], out: W) -> io::Result<W> {
+    tar_upper_dir_shifted(upper, mount_points, None, out)
+}
+
+/// `tar_upper_dir` with the owners of a user-namespaced container shifted back.
+pub fn tar_upper_dir_shifted<W: Write>(
+    upper: &Path,
+    mount_points: &[&str],
+    shift: Option<IdShift>,
+    out: W,
+) -> io::Result<W> {
     let mut packer = Packer {
         tar: tar::Builder::new(out),
         links: HashMap::new(),
         mount_points: mount_points.iter().map(|s| s.to_string()).collect(),
+        shift: shift.map(|s| (upper.to_path_buf(), s)),
     };
     packer.tar.mode(tar::HeaderMode::Complete);
     packer.upper(upper, "")?;
@@ -28,10 +65,21 @@ pub fn tar_upper_dir<W: Write>(upper: &Path, mount_points: &[&str], out: W) -> i
 /// Writes the merged root filesystem of `layers` (top layer FIRST) as one tar, resolving
 /// whiteouts and opaque directories the way overlayfs would.
 pub fn tar_merged<W: Write>(layers: &[PathBuf], out: W) -> io::Result<W> {
+    tar_merged_shifted(layers, None, out)
+}
+
+/// `tar_merged` with the owners of the top layer (a user-namespaced container's upper dir)
+/// shifted back.
+pub fn tar_merged_shifted<W: Write>(
+    layers: &[PathBuf],
+    top_shift: Option<IdShift>,
+    out: W,
+) -> io::Result<W> {
     let mut packer = Packer {
         tar: tar::Builder::new(out),
         links: HashMap::new(),
         mount_points: Vec::new(),
+        shift: top_shift.and_then(|s| layers.first().map(|top| (top.clone(), s))),
     };
     packer.tar.mode(tar::HeaderMode::Complete);
     let dirs: Vec<PathBuf> = layers.to_vec();
@@ -50,6 +98,7 @@ pub fn tar_changes<W: Write>(
         tar: tar::Builder::new(out),
         links: HashMap::new(),
         mount_points: Vec::new(),
+        shift: None,
     };
     packer.tar.mode(tar::HeaderMode::Complete);
     let mut sorted: Vec<&super::changes::Change> = changes.iter().collect();
@@ -79,6 +128,8 @@ struct Packer<W: Write> {
     /// (dev, inode) of files already written, so later names become hard links.
     links: HashMap<(u64, u64), String>,
     mount_points: Vec<String>,
+    /// Files under this directory get their owners shifted back.
+    shift: Option<(PathBuf, IdShift)>,
 }
 
 impl<W: Write> Packer<W> {
@@ -109,6 +160,7 @@ impl<W: Write> Packer<W> {
                     h.set_uid(meta.uid() as u64);
                     h.set_gid(meta.gid() as u64);
                     h.set_mtime(meta.mtime().max(0) as u64);
+                    self.shift_owner(&full, &mut h);
                     self.tar
                         .append_data(&mut h, format!("{path}/.wh..wh..opq"), io::empty())?;
                 }
@@ -188,10 +240,20 @@ impl<W: Write> Packer<W> {
         Ok(())
     }
 
+    /// Shifts the owner back when `full` is in the shifted tree.
+    fn shift_owner(&self, full: &Path, h: &mut tar::Header) {
+        if let Some((root, shift)) = &self.shift
+            && full.starts_with(root)
+        {
+            shift.apply(h);
+        }
+    }
+
     fn entry(&mut self, full: &Path, path: &str, meta: &fs::Metadata) -> io::Result<()> {
         let mut h = tar::Header::new_gnu();
         h.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
         h.set_mtime(meta.mtime().max(0) as u64);
+        self.shift_owner(full, &mut h);
         self.xattrs(full)?;
         let ft = meta.file_type();
         if ft.is_dir() {

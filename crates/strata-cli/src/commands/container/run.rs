@@ -142,7 +142,7 @@ pub struct RunArgs {
     /// Restart policy to apply when a container exits
     #[arg(long, default_value = "no")]
     pub restart: String,
-    /// User namespace to use ("host": strata does not remap user namespaces yet)
+    /// User namespace to use: "host" (default) or "auto" (root maps to an unprivileged range)
     #[arg(long)]
     pub userns: Option<String>,
     /// Runtime to use for this container (path of a runc-compatible binary)
@@ -297,11 +297,15 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
     for m in &args.mount {
         mounts.push(parse_mount_flag(m).map_err(CliError::engine)?);
     }
-    if let Some(mode) = args.userns.as_deref().filter(|m| *m != "host") {
-        return Err(CliError::engine(format!(
-            "--userns={mode}: strata does not remap user namespaces yet; containers run in the host's user namespace (--userns=host)"
-        )));
-    }
+    let userns = match args.userns.as_deref() {
+        None | Some("") | Some("host") => String::new(),
+        Some("auto") => "auto".to_string(),
+        Some(mode) => {
+            return Err(CliError::engine(format!(
+                "invalid --userns {mode:?}: strata knows \"host\" (the default) and \"auto\" (the container's root is an unprivileged host id range)"
+            )));
+        }
+    };
     let mut specs = Vec::new();
     for p in &args.publish {
         specs.push(ports::parse_spec(p).map_err(CliError::engine)?);
@@ -349,6 +353,7 @@ fn options(global: &GlobalOpts, args: &RunArgs) -> Result<CreateOptions, CliErro
         dns_options: args.dns_option.clone(),
         extra_hosts: args.add_host.clone(),
         restart_policy: RestartPolicy::parse(&args.restart).map_err(CliError::engine)?,
+        userns,
         privileged: args.privileged,
         read_only: args.read_only,
         cap_add: args.cap_add.clone(),
