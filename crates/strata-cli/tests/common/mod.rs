@@ -10,6 +10,23 @@ pub struct Strata {
     pub root: tempfile::TempDir,
 }
 
+/// A test that fails halfway leaves no running container behind: its namespaces, addresses
+/// and monitor would outlive the deleted store.
+impl Drop for Strata {
+    fn drop(&mut self) {
+        let Ok(out) = self.cmd().args(["ps", "-aq", "--no-trunc"]).output() else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if !ids.is_empty() {
+            let _ = self.cmd().arg("rm").arg("-f").args(&ids).output();
+        }
+    }
+}
+
 impl Strata {
     pub fn new() -> Strata {
         Strata {
