@@ -42,29 +42,17 @@ fn entries(tar_bytes: &[u8]) -> Vec<(String, tar::EntryType, String)> {
         .collect()
 }
 
-/// A tar whose names and link targets are written raw (the tar crate refuses `..`).
+/// A tar whose names and link targets are written raw (the tar crate refuses `..`): `data`
+/// is a link's target or a file's content.
 fn raw_tar(items: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, kind, data) in items {
-        let mut h = tar::Header::new_old();
-        h.set_entry_type(*kind);
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-        let body = match kind {
-            tar::EntryType::Symlink | tar::EntryType::Link => {
-                h.as_old_mut().linkname[..data.len()].copy_from_slice(data.as_bytes());
-                ""
-            }
-            _ => data,
-        };
-        h.set_size(body.len() as u64);
-        h.set_cksum();
-        b.append(&h, body.as_bytes()).unwrap();
-    }
-    b.into_inner().unwrap()
+    let entries: Vec<(&str, tar::EntryType, &str, &[u8])> = items
+        .iter()
+        .map(|(name, kind, data)| match kind {
+            tar::EntryType::Symlink | tar::EntryType::Link => (*name, *kind, *data, &b""[..]),
+            _ => (*name, *kind, "", data.as_bytes()),
+        })
+        .collect();
+    common::hostile_tar(&entries)
 }
 
 #[test]

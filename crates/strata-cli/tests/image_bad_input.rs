@@ -2,25 +2,8 @@
 
 mod common;
 
-use common::{Strata, busybox_tar};
+use common::{Strata, busybox_tar, hostile_tar};
 use std::path::Path;
-
-/// A tar with raw header names, so tests can write hostile paths tar::Builder would refuse.
-fn hostile_tar(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, kind, link, data) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(*kind);
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        let raw = h.as_old_mut();
-        raw.name[..name.len()].copy_from_slice(name.as_bytes());
-        raw.linkname[..link.len()].copy_from_slice(link.as_bytes());
-        h.set_cksum();
-        b.append(&h, *data).expect("append");
-    }
-    b.into_inner().expect("tar")
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let p = dir.join(name);
