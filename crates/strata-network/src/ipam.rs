@@ -1,5 +1,5 @@
 //! Address allocation: `/run/strata/networks/<bridge>.json` lists the containers that hold an
-//! address on a bridge while they run. It lives in /run because addresses live as long as the
+//! address on a bridge while they run, changed only under `/run/strata/networks/lock`. It lives in /run because addresses live as long as the
 //! processes holding them (a reboot frees them all), and it is keyed by the bridge, not by the
 //! store, because two stores that use the same bridge share its addresses. An endpoint whose
 //! holder is gone (a monitor killed) is found stale and its address reused.
@@ -56,7 +56,7 @@ pub fn allocate(
     if requested.is_some() && network.is_default_bridge() {
         return Err(NetworkError::StaticIpOnDefaultBridge);
     }
-    let _lock = store.lock()?;
+    let _lock = store.allocation_lock()?;
     let mut endpoints = endpoints_unlocked(store, &network.interface)?;
     endpoints.retain(|e| e.container_id != container_id && is_live(e));
     let taken = |ip: Ipv4Addr| {
@@ -103,7 +103,7 @@ pub fn set_mac(
     container_id: &str,
     mac: &str,
 ) -> Result<()> {
-    let _lock = store.lock()?;
+    let _lock = store.allocation_lock()?;
     let mut endpoints = endpoints_unlocked(store, &network.interface)?;
     for e in endpoints
         .iter_mut()
@@ -116,7 +116,7 @@ pub fn set_mac(
 
 /// Frees the container's address on the network (nothing if it holds none).
 pub fn release(store: &NetworkStore, network: &NetworkRecord, container_id: &str) -> Result<()> {
-    let _lock = store.lock()?;
+    let _lock = store.allocation_lock()?;
     let mut endpoints = endpoints_unlocked(store, &network.interface)?;
     let before = endpoints.len();
     endpoints.retain(|e| e.container_id != container_id);
@@ -132,7 +132,7 @@ pub fn live_endpoints(
     network: &NetworkRecord,
     is_live: &dyn Fn(&Endpoint) -> bool,
 ) -> Result<Vec<Endpoint>> {
-    let _lock = store.lock()?;
+    let _lock = store.allocation_lock()?;
     let mut endpoints = endpoints_unlocked(store, &network.interface)?;
     let before = endpoints.len();
     endpoints.retain(|e| is_live(e));

@@ -13,9 +13,9 @@
 //! it already keeps those rules correct and removes them again on teardown.
 //!
 //! On disk, under the store root: `networks/<id>.json` (one network, Docker's inspect
-//! fields), `networks/<id>.endpoints.json` (its address allocations), `networks/lock`.
-//! At run time: `/run/strata/netns/<container id>` and `/run/strata/netavark/` (aardvark's
-//! state).
+//! fields) and `networks/lock`. At run time, host-wide: `/run/strata/networks/<bridge>.json`
+//! (the addresses held on a bridge) and its `lock`, `/run/strata/netns/<container id>`, and
+//! `/run/strata/netavark/` (aardvark's state, the lock around netavark).
 
 pub mod error;
 pub mod etc_files;

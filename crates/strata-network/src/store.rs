@@ -109,17 +109,16 @@ impl NetworkStore {
         &self.run_dir
     }
 
+    /// Serializes changes to this store's network records.
     pub fn lock(&self) -> Result<NetworkLock> {
-        let path = self.dir.join("lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .at(&path)?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| NetworkError::io(&path, e.into()))?;
-        Ok(NetworkLock { _file: file })
+        lock_file(&self.dir.join("lock"))
+    }
+
+    /// Serializes address allocation: host-wide, like the allocations, since stores that share
+    /// a bridge share its addresses.
+    pub fn allocation_lock(&self) -> Result<NetworkLock> {
+        fs::create_dir_all(&self.run_dir).at(&self.run_dir)?;
+        lock_file(&self.run_dir.join("lock"))
     }
 
     fn record_path(&self, id: &str) -> PathBuf {
@@ -335,6 +334,18 @@ impl NetworkStore {
         let _ = fs::remove_file(crate::ipam::endpoints_path(self, &record.interface));
         Ok(record)
     }
+}
+
+fn lock_file(path: &Path) -> Result<NetworkLock> {
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .at(path)?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| NetworkError::io(path, e.into()))?;
+    Ok(NetworkLock { _file: file })
 }
 
 /// Docker's default address pools for user networks: 172.17-31.0.0/16, then
