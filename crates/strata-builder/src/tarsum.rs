@@ -5,10 +5,12 @@
 //! content; a directory source is the sha256 of its entries' hashes, sorted and joined by
 //! commas; several sources are the sha256 of their `kind:hash` strings in order.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 
@@ -24,18 +26,28 @@ pub enum Owner {
     AsOnDisk,
 }
 
-/// The name for an id in the host's passwd or group file, as Go's user lookup finds it.
-fn host_name_for(file: &str, id: u32) -> String {
-    fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| {
-            let mut f = line.split(':');
-            let name = f.next()?;
-            let wanted = f.nth(1)?.parse::<u32>().ok()? == id;
-            wanted.then(|| name.to_string())
-        })
-        .unwrap_or_default()
+/// The name for an id in the host's passwd or group file, as Go's user lookup finds it. The
+/// files are read once per build process: a COPY --from of a large tree asks for every file.
+fn host_name_for(file: &'static str, id: u32) -> String {
+    static NAMES: OnceLock<Mutex<HashMap<&'static str, HashMap<u32, String>>>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| Mutex::new(HashMap::new()));
+    let Ok(mut names) = names.lock() else {
+        return String::new();
+    };
+    let table = names.entry(file).or_insert_with(|| {
+        fs::read_to_string(file)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let mut f = line.split(':');
+                let name = f.next()?.to_string();
+                let id = f.nth(1)?.parse::<u32>().ok()?;
+                Some((id, name))
+            })
+            .rev() // the first entry for an id wins, as in a lookup
+            .collect()
+    });
+    table.get(&id).cloned().unwrap_or_default()
 }
 
 fn header(name: &str, meta: &fs::Metadata, link: &str, owner: Owner) -> Sha256 {

@@ -2,10 +2,8 @@
 //! `/proc/<pid>/ns/net` onto a file, like `ip netns add`, so it exists before the container's
 //! processes (netavark configures it first) and after them (teardown needs it).
 
-use std::ffi::CString;
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{IoContext, NetworkError, Result};
@@ -124,11 +122,8 @@ unsafe fn loopback_up(lo: &mut libc::ifreq) -> bool {
 
 /// Unmounts and deletes a namespace file; nothing if it is not there.
 pub fn remove(path: &Path) -> Result<()> {
-    let Ok(target) = CString::new(path.as_os_str().as_bytes()) else {
-        return Ok(());
-    };
-    // SAFETY: umount2 with a valid NUL-terminated path; failure (not mounted) is fine.
-    unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+    // Not mounted (or already gone) is fine: the file is removed either way.
+    let _ = rustix::mount::unmount(path, rustix::mount::UnmountFlags::DETACH);
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

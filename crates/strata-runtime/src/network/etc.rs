@@ -36,11 +36,15 @@ pub fn write_etc_files(root: &Path, dir: &Path, record: &ContainerRecord) -> Res
     }
     let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
     let hc = &record.host_config;
+    let gateway = match &hc.extra_hosts {
+        Some(hosts) if !hosts.is_empty() => host_gateway(root),
+        _ => Ipv4Addr::UNSPECIFIED,
+    };
     let extra: Vec<(String, String)> = hc
         .extra_hosts
         .iter()
         .flatten()
-        .map(|h| etc_files::parse_extra_host(h, host_gateway(root)))
+        .map(|h| etc_files::parse_extra_host(h, gateway))
         .collect::<std::result::Result<_, _>>()?;
     let hostname = &record.config.hostname;
     let own_names = vec![hostname.clone()];

@@ -301,11 +301,14 @@ fn join_networks(store: &ContainerStore, record: &mut ContainerRecord) -> Result
         Some((_, e, _)) => format!("{name} ({})", e.endpoint_id),
         None => name.clone(),
     };
-    let reservation = ports::reserve(
-        &wanted_bindings(record),
-        &ports_taken(store, &record.id),
-        &endpoint_name,
-    )?;
+    let wanted = wanted_bindings(record);
+    // Other containers' ports matter only when this one publishes any (it reads every record).
+    let taken = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        ports_taken(store, &record.id)
+    };
+    let reservation = ports::reserve(&wanted, &taken, &endpoint_name)?;
     let netns_path = netns::path_for(&record.id);
     record.network_settings.sandbox_key = netns_path.to_string_lossy().into_owned();
     record.network_settings.sandbox_id = record.id.clone();
