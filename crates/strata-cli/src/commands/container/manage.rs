@@ -92,10 +92,18 @@ fn each(
     names: &[String],
     mut action: impl FnMut(&str) -> Result<(), CliError>,
 ) -> Result<ExitCode, CliError> {
+    each_printing(names, |name| action(name).map(|()| name.to_string()))
+}
+
+/// `each`, printing what `action` returns instead of the name (`wait` prints exit codes).
+fn each_printing(
+    names: &[String],
+    mut action: impl FnMut(&str) -> Result<String, CliError>,
+) -> Result<ExitCode, CliError> {
     let mut failed = false;
     for name in names {
         match action(name) {
-            Ok(()) => println!("{name}"),
+            Ok(line) => println!("{line}"),
             Err(e) => {
                 eprintln!("Error: {e}");
                 failed = true;
@@ -190,23 +198,12 @@ pub fn kill(global: &GlobalOpts, args: KillArgs) -> Result<ExitCode, CliError> {
 
 pub fn wait(global: &GlobalOpts, args: WaitArgs) -> Result<ExitCode, CliError> {
     let store = open_store(global)?;
-    let mut failed = false;
-    for name in &args.containers {
-        match store
+    each_printing(&args.containers, |name| {
+        store
             .resolve(name)
             .and_then(|id| lifecycle::wait(&store, &id))
-        {
-            Ok(code) => println!("{code}"),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
+            .map(|code| code.to_string())
+            .map_err(cli_error)
     })
 }
 
