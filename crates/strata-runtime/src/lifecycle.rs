@@ -32,7 +32,7 @@ fn init_alive(record: &ContainerRecord) -> bool {
 }
 
 /// Gives back what a running container holds: its networks, then its root filesystem.
-fn release_storage(store: &ContainerStore, record: &mut ContainerRecord) {
+fn release_held(store: &ContainerStore, record: &mut ContainerRecord) {
     crate::network::leave(store, record);
     let dirs = RootfsDirs::new(&store.container_dir(&record.id));
     if let Err(e) = storage::release(&dirs, &record.strata.storage) {
@@ -45,7 +45,7 @@ fn release_storage(store: &ContainerStore, record: &mut ContainerRecord) {
 /// The monitor recorded a start failure: back to `created`, with Docker's error and code.
 pub fn record_start_failure(store: &ContainerStore, id: &str, code: i32, message: &str) {
     let result = store.update(id, |r| {
-        release_storage(store, r);
+        release_held(store, r);
         r.state.status = Status::Created;
         r.state.running = false;
         r.state.pid = 0;
@@ -88,7 +88,7 @@ pub fn record_exit(
     oom: bool,
 ) -> Result<ContainerRecord> {
     let (record, ()) = store.update(id, |r| {
-        release_storage(store, r);
+        release_held(store, r);
         r.state.running = false;
         r.state.paused = false;
         r.state.pid = 0;
@@ -153,7 +153,7 @@ pub fn load_checked(store: &ContainerStore, id: &str) -> Result<ContainerRecord>
             let _ = kill_pid(r.state.pid, libc::SIGKILL);
         }
         oci::delete(&r.host_config.runtime, &r.id);
-        release_storage(store, r);
+        release_held(store, r);
         let _ = std::fs::remove_dir_all(attach::socket_dir(&r.id));
         r.state.status = Status::Dead;
         r.state.running = false;
