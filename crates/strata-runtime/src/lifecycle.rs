@@ -31,7 +31,8 @@ fn init_alive(record: &ContainerRecord) -> bool {
         && procinfo::is_same_process(record.state.pid, record.strata.init_start_time)
 }
 
-/// Gives back what a running container holds: its networks, then its root filesystem.
+/// Gives back what a running container holds: its networks, its root filesystem, its user
+/// namespace.
 fn release_held(store: &ContainerStore, record: &mut ContainerRecord) {
     crate::network::leave(store, record);
     let dirs = RootfsDirs::new(&store.container_dir(&record.id));
